@@ -1,0 +1,5 @@
+"""`python -m streamchat` runs the command-line entry point."""
+
+from streamchat.cli import main
+
+raise SystemExit(main())

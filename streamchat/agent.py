@@ -1,0 +1,253 @@
+"""The agent loop: one user turn of stream -> tools -> stream, as a stream of events.
+
+``Agent.run_turn()`` appends to the history it is given as it goes, so the
+history is consistent whatever happens: an error keeps the text that had
+streamed, and cancelling the task that runs the turn closes the HTTP
+response, cancels running tools and keeps the partial answer marked
+``stopped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from streamchat.accumulator import StreamAccumulator
+from streamchat.backends.base import Backend, ChatRequest
+from streamchat.backends.errors import classify
+from streamchat.config import Settings
+from streamchat.events import (
+    AnyEvent,
+    ErrorEvent,
+    RequestStats,
+    ToolResult,
+    ToolRunning,
+    TurnDone,
+    TurnStatus,
+)
+from streamchat.messages import ChatMessage, ToolCall, api_messages
+from streamchat.timing import Clock, RequestTimer
+
+if TYPE_CHECKING:
+    from streamchat.tools import ToolRegistry
+
+TOOL_STOPPED = "Stopped by the user before the tool finished."
+"""The tool result recorded for a call the user stopped."""
+
+
+def completion_as_chunk(completion: Any) -> Any:
+    """A blocking ``Completion`` dressed as one chunk, so one accumulator serves both modes."""
+    calls = [
+        SimpleNamespace(index=i, id=cid, function=SimpleNamespace(name=name, arguments=args))
+        for i, (cid, name, args) in enumerate(completion.tool_calls)
+    ]
+    extra = {"reasoning_content": completion.reasoning} if completion.reasoning else {}
+    delta = SimpleNamespace(content=completion.content, refusal=None, tool_calls=calls, model_extra=extra)
+    usage = SimpleNamespace(prompt_tokens=None, completion_tokens=completion.completion_tokens)
+    choice = SimpleNamespace(index=0, delta=delta, finish_reason=completion.finish_reason)
+    return SimpleNamespace(choices=[choice], usage=usage if completion.completion_tokens is not None else None)
+
+
+class Agent:
+    """Runs turns against one backend with one tool registry."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        settings: Settings,
+        registry: ToolRegistry | None = None,
+        *,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        self.backend = backend
+        """Where requests go."""
+        self.settings = settings
+        """Model, limits and tool settings."""
+        self.registry = registry
+        """The tools offered, or None for none."""
+        self.clock = clock
+        """The clock timings use."""
+        self.current: StreamAccumulator | None = None
+        """The accumulator of the request under way (read by checkpointers)."""
+
+    @property
+    def tools_active(self) -> bool:
+        """True when tools are on, exist, and the backend can use them."""
+        return bool(self.settings.tools_enabled and self.registry and self.backend.supports_tools)
+
+    def _request(self, history: list[ChatMessage]) -> ChatRequest:
+        tools = self.registry.schemas() if self.tools_active and self.registry else []
+        return ChatRequest(
+            messages=api_messages(history),
+            model=self.settings.model_name,
+            tools=tools,
+            max_tokens=self.settings.max_tokens,
+            temperature=self.settings.temperature,
+        )
+
+    def _assistant(self, acc: StreamAccumulator, status: TurnStatus, timer: RequestTimer,
+                   tool_calls: list[ToolCall] | None = None, error: str | None = None) -> ChatMessage:
+        timer.end()
+        return ChatMessage(
+            role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
+            status=status, error=error, model=self.settings.model_name, backend=self.backend.name,
+            stats=vars(timer.stats()).copy(),
+        )
+
+    async def run_turn(
+        self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True
+    ) -> AsyncIterator[AnyEvent]:
+        """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
+
+        ``user_text`` is appended as a user message first (None continues
+        from the history as it is). ``stream=False`` makes blocking requests.
+        """
+        if user_text is not None:
+            history.append(ChatMessage(role="user", content=user_text))
+        turn_start = self.clock()
+        stats: list[RequestStats] = []
+        first_token_at: float | None = None
+        status: TurnStatus = "complete"
+        finish_reason: str | None = None
+        rounds = 0
+        while True:
+            if rounds >= self.settings.max_tool_rounds:
+                message = (f"Gave up after {rounds} model requests: the model kept asking for tools "
+                           f"(max tool rounds is {self.settings.max_tool_rounds}).")
+                history.append(ChatMessage(role="assistant", status="error", error=message,
+                                           model=self.settings.model_name, backend=self.backend.name))
+                yield ErrorEvent("tool_rounds", message)
+                status = "error"
+                break
+            rounds += 1
+            timer = RequestTimer(self.clock)
+            acc = StreamAccumulator()
+            self.current = acc
+            error: ErrorEvent | None = None
+            timer.start()
+            try:
+                async with aclosing(self._one_request(history, acc, timer, stream)) as events:
+                    async for event in events:
+                        yield event
+            except (asyncio.CancelledError, GeneratorExit):
+                history.append(self._assistant(acc, "stopped", timer))
+                self.current = None
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
+                error = classify(exc, base_url=self.settings.base_url, model=self.settings.model_name,
+                                 api_key=self.settings.api_key, timeout=self.settings.timeout,
+                                 streaming_started=timer.headers_at is not None)
+            finally:
+                timer.end()
+            stats.append(timer.stats())
+            if timer.first_token_at is not None and first_token_at is None:
+                first_token_at = timer.first_token_at
+            finish_reason = acc.finish_reason
+            if error is None and acc.status == "incomplete":
+                error = ErrorEvent("incomplete", "The stream ended before the model finished its answer.",
+                                   retryable=True)
+            if error is not None:
+                status = "incomplete" if error.kind == "incomplete" else "error"
+                history.append(self._assistant(acc, status, timer, error=error.message))
+                self.current = None
+                yield error
+                break
+            calls = acc.tool_calls if self.tools_active else []
+            history.append(self._assistant(acc, acc.status, timer, tool_calls=calls))
+            self.current = None
+            if not calls:
+                status = acc.status
+                break
+            async with aclosing(self._run_tools(history, calls)) as tool_events:
+                async for event in tool_events:
+                    yield event
+        yield self._done(status, finish_reason, turn_start, first_token_at, stats, rounds)
+
+    async def _one_request(
+        self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer, stream: bool
+    ) -> AsyncIterator[AnyEvent]:
+        request = self._request(history)
+        if not stream:
+            completion = await self.backend.complete(request, timer)
+            chunks: list[Any] = [completion_as_chunk(completion)]
+            for event in self._feed(acc, timer, chunks[0]):
+                yield event
+        else:
+            async with aclosing(self.backend.stream(request, timer)) as chunk_stream:
+                async for chunk in chunk_stream:
+                    for event in self._feed(acc, timer, chunk):
+                        yield event
+        timer.end()
+        for event in acc.finish():
+            yield event
+
+    def _feed(self, acc: StreamAccumulator, timer: RequestTimer, chunk: Any) -> list[AnyEvent]:
+        seen = acc.visible_chunks
+        events = acc.feed(chunk)
+        if acc.visible_chunks > seen:
+            timer.token()
+        if acc.completion_tokens is not None:
+            timer.usage_tokens = acc.completion_tokens
+        return events
+
+    async def _run_tools(self, history: list[ChatMessage], calls: list[ToolCall]) -> AsyncIterator[AnyEvent]:
+        """Run the calls (in parallel), yielding results as each finishes; one tool message per call."""
+        assert self.registry is not None
+        results: dict[str, ToolResult] = {}
+        tasks: dict[asyncio.Task[ToolResult], ToolCall] = {}
+        for call in calls:
+            yield ToolRunning(call.id, call.name, call.arguments)
+            tasks[asyncio.create_task(self._run_one(call))] = call
+        try:
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=lambda t: calls.index(tasks[t])):
+                    result = task.result()
+                    results[result.id] = result
+                    yield result
+        except (asyncio.CancelledError, GeneratorExit):
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._record_tools(history, calls, results, stopped=True)
+            history.append(ChatMessage(role="assistant", status="stopped", model=self.settings.model_name,
+                                       backend=self.backend.name))
+            raise
+        self._record_tools(history, calls, results, stopped=False)
+
+    @staticmethod
+    def _record_tools(history: list[ChatMessage], calls: list[ToolCall], results: dict[str, ToolResult],
+                      *, stopped: bool) -> None:
+        for call in calls:
+            result = results.get(call.id)
+            content = result.content if result else TOOL_STOPPED
+            history.append(ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=content,
+                                       is_error=result.is_error if result else True,
+                                       status=None if result or not stopped else "stopped"))
+
+    async def _run_one(self, call: ToolCall) -> ToolResult:
+        assert self.registry is not None
+        started = self.clock()
+        outcome = await self.registry.run(call.name, call.arguments)
+        return ToolResult(call.id, call.name, outcome.content, outcome.is_error, self.clock() - started)
+
+    def _done(self, status: TurnStatus, finish_reason: str | None, turn_start: float,
+              first_token_at: float | None, stats: list[RequestStats], rounds: int) -> TurnDone:
+        tokens = sum(item.tokens for item in stats)
+        spans = [item.tokens / item.tokens_per_s for item in stats if item.tokens_per_s]
+        streamed = sum(item.tokens for item in stats if item.tokens_per_s)
+        return TurnDone(
+            status=status,
+            finish_reason=finish_reason,
+            ttft_ms=None if first_token_at is None else (first_token_at - turn_start) * 1000.0,
+            total_ms=(self.clock() - turn_start) * 1000.0,
+            tokens=tokens,
+            tokens_per_s=streamed / sum(spans) if spans and sum(spans) > 0 else None,
+            rounds=rounds,
+            requests=stats,
+        )

@@ -1,0 +1,68 @@
+"""The backend interface: stream a chat completion, or complete it blocking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from streamchat.timing import RequestTimer
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One request to a model."""
+
+    messages: list[dict[str, Any]]
+    """The conversation in the API's form."""
+    model: str
+    """The model to ask."""
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    """Tool schemas to offer; empty offers none."""
+    max_tokens: int | None = None
+    """Cap on completion tokens, or None for the server's default."""
+    temperature: float | None = None
+    """Sampling temperature, or None for the server's default."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A blocking answer, reduced to what we use."""
+
+    content: str
+    """The answer text."""
+    tool_calls: list[tuple[str, str, str]]
+    """(id, name, arguments) of each tool call."""
+    finish_reason: str | None
+    """Why the model stopped."""
+    completion_tokens: int | None
+    """Tokens the server says it generated, if it said."""
+    reasoning: str = ""
+    """Reasoning text, if the server sent any."""
+
+
+class Backend(Protocol):
+    """Something that can answer a ``ChatRequest``; knows nothing of any UI."""
+
+    name: str
+    """Short name shown to the user: ``openai`` or ``local``."""
+    supports_tools: bool
+    """False when the model cannot call tools (the agent loop then offers none)."""
+    description: str
+    """One line for status bars: backend and where it points."""
+
+    def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncIterator[Any]:
+        """Yield ``ChatCompletionChunk``s as they arrive.
+
+        Calls ``timer.headers()`` when the response starts. Closing the
+        iterator (or cancelling the task consuming it) closes the response.
+        """
+        ...
+
+    async def complete(self, request: ChatRequest, timer: RequestTimer) -> Completion:
+        """Make one blocking request and return the whole answer."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or models."""
+        ...

@@ -1,0 +1,144 @@
+"""Turn whatever a backend raised into one short, human ``ErrorEvent``.
+
+Messages never contain the API key: every text that came from outside is
+passed through ``redact()`` first.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from streamchat.events import ErrorEvent
+
+_KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-*]{6,}")
+_DNS_HINTS = ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
+              "getaddrinfo failed", "no address associated")
+
+
+class BackendError(Exception):
+    """An error a backend raises with its kind already decided."""
+
+    def __init__(self, kind: str, message: str, *, status_code: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.kind = kind
+        """One of ``events.ErrorKind``."""
+        self.message = message
+        """A short human sentence."""
+        self.status_code = status_code
+        """The HTTP status, if any."""
+        self.retryable = retryable
+        """Whether trying again may help."""
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """``text`` with the secret and anything shaped like an API key masked."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)
+
+
+def _host(base_url: str | None) -> str:
+    if not base_url:
+        return "api.openai.com"
+    parts = urlsplit(base_url)
+    return parts.netloc or base_url
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _server_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return str(getattr(exc, "message", "") or exc)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def classify(
+    exc: BaseException,
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    streaming_started: bool = False,
+) -> ErrorEvent:
+    """The ``ErrorEvent`` for an exception raised while talking to a model."""
+    event = _classify(exc, base_url, model, timeout, streaming_started)
+    return ErrorEvent(
+        kind=event.kind,
+        message=redact(event.message, api_key),
+        status_code=event.status_code,
+        retryable=event.retryable,
+    )
+
+
+def _classify(
+    exc: BaseException, base_url: str | None, model: str | None, timeout: float | None, started: bool
+) -> ErrorEvent:
+    if isinstance(exc, BackendError):
+        return ErrorEvent(exc.kind, exc.message, exc.status_code, exc.retryable)  # type: ignore[arg-type]
+    import openai
+
+    host = _host(base_url)
+    if isinstance(exc, openai.APITimeoutError):
+        wait = f" for {timeout:g} s" if timeout else ""
+        if started:
+            return ErrorEvent("timeout", f"The stream stalled: no data from {host}{wait}.", retryable=True)
+        return ErrorEvent("timeout", f"No answer from {host}{wait}.", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        chain = _chain(exc)
+        text = " ".join(str(item) for item in chain).lower()
+        if any(isinstance(item, socket.gaierror) for item in chain) or any(h in text for h in _DNS_HINTS):
+            return ErrorEvent("dns", f"Could not find the server {host} (DNS lookup failed).")
+        if started:
+            return ErrorEvent("dropped", f"The connection to {host} dropped in the middle of the answer.",
+                              retryable=True)
+        if any(isinstance(item, ConnectionRefusedError) for item in chain) or "refused" in text:
+            return ErrorEvent("connection", f"Could not connect to {host}: connection refused. Is the server running?",
+                              retryable=True)
+        return ErrorEvent("connection", f"Could not connect to {host}: {_short(str(chain[-1]) or 'network error')}",
+                          retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, host, model)
+    if isinstance(exc, openai.APIError):
+        return ErrorEvent("stream_error", f"The server reported an error mid-stream: {_short(_server_message(exc))}",
+                          retryable=True)
+    return ErrorEvent("unknown", _short(f"{type(exc).__name__}: {exc}"))
+
+
+def _status_error(exc: Any, host: str, model: str | None) -> ErrorEvent:
+    status = int(exc.status_code)
+    detail = _short(_server_message(exc))
+    if status == 401:
+        return ErrorEvent("auth", f"{host} rejected the API key (401). Check OPENAI_API_KEY.", status)
+    if status == 403:
+        return ErrorEvent("permission", f"{host} refused access (403): {detail}", status)
+    if status == 404:
+        name = f"'{model}' " if model else ""
+        return ErrorEvent("not_found", f"Model {name}not found on {host} (404): {detail}", status)
+    if status == 429:
+        retry_after = exc.response.headers.get("retry-after") if getattr(exc, "response", None) else None
+        wait = f" Retry after {retry_after} s." if retry_after else ""
+        return ErrorEvent("rate_limit", f"Rate limited by {host} (429): {detail}.{wait}", status, retryable=True)
+    if status >= 500:
+        return ErrorEvent("server", f"{host} had a server error ({status}): {detail}", status, retryable=True)
+    return ErrorEvent("bad_request", f"{host} refused the request ({status}): {detail}", status)

@@ -1,0 +1,101 @@
+"""The OpenAI-compatible backend over ``AsyncOpenAI``.
+
+Works with OpenAI, Ollama, vLLM, llama.cpp server, LM Studio and OpenRouter
+through ``base_url``. Streams with ``create(stream=True)`` inside
+``async with``, so closing or cancelling closes the HTTP response at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import openai
+from openai import AsyncOpenAI
+
+from streamchat.backends.base import ChatRequest, Completion
+from streamchat.config import Settings
+from streamchat.timing import RequestTimer
+
+NO_KEY_PLACEHOLDER = "no-key"
+"""Sent as the key to servers that need none (Ollama, llama.cpp, vLLM)."""
+
+
+class OpenAIBackend:
+    """Talks to any OpenAI-compatible chat-completions server."""
+
+    name = "openai"
+    supports_tools = True
+
+    def __init__(self, settings: Settings, *, client: AsyncOpenAI | None = None) -> None:
+        self.settings = settings
+        """The settings it was made with."""
+        self.client = client or AsyncOpenAI(
+            api_key=settings.api_key or NO_KEY_PLACEHOLDER,
+            base_url=settings.base_url,
+            timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
+            max_retries=settings.max_retries,
+        )
+        """The SDK client."""
+        self.include_usage = True
+        """Ask for ``stream_options.include_usage``; turned off if the server refuses it."""
+        self.description = f"openai · {self.client.base_url}"
+        """Backend and server, for status lines."""
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": request.model, "messages": request.messages}
+        if request.tools:
+            params["tools"] = request.tools
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    async def _open_stream(self, request: ChatRequest) -> Any:
+        params = self._params(request)
+        if self.include_usage:
+            try:
+                return await self.client.chat.completions.create(
+                    **params, stream=True, stream_options={"include_usage": True}
+                )
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                if "stream_options" not in str(exc) and "include_usage" not in str(exc):
+                    raise
+                self.include_usage = False
+        return await self.client.chat.completions.create(**params, stream=True)
+
+    async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncIterator[Any]:
+        """Yield raw ``ChatCompletionChunk``s; see ``Backend.stream``."""
+        response = await self._open_stream(request)
+        timer.headers()
+        async with response:
+            async for chunk in response:
+                yield chunk
+
+    async def complete(self, request: ChatRequest, timer: RequestTimer) -> Completion:
+        """One blocking request; see ``Backend.complete``."""
+        result = await self.client.chat.completions.create(**self._params(request), stream=False)
+        timer.headers()
+        choice = result.choices[0] if result.choices else None
+        message = choice.message if choice else None
+        calls = [
+            (call.id, call.function.name, call.function.arguments)
+            for call in (message.tool_calls or [] if message else [])
+            if getattr(call, "function", None) is not None
+        ]
+        extra = (message.model_extra or {}) if message else {}
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning") or ""
+        usage = result.usage
+        return Completion(
+            content=(message.content or "") if message else "",
+            tool_calls=calls,
+            finish_reason=choice.finish_reason if choice else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            reasoning=reasoning if isinstance(reasoning, str) else "",
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.client.close()

@@ -1,0 +1,174 @@
+"""Settings: CLI flags > environment > ``.env`` > defaults.
+
+The ``.env`` file (in the current directory) is read with python-dotenv
+without touching ``os.environ``, so a variable already set always wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
+"""The model asked for when a server is configured and no model is named."""
+
+LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
+"""The name shown for the embedded model."""
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """How one setting is read from the environment."""
+
+    name: str
+    """The variable's name."""
+    field: str
+    """The Settings field it fills."""
+    help: str
+    """One line for ``.env.example`` and the README."""
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("OPENAI_API_KEY", "api_key", "API key for the server (never shown, logged or saved)"),
+    EnvVar("OPENAI_BASE_URL", "base_url", "OpenAI-compatible server, e.g. http://localhost:11434/v1"),
+    EnvVar("STREAMCHAT_MODEL", "model", "Model name to ask the server for"),
+    EnvVar("STREAMCHAT_LOCAL", "local", "1 forces the embedded local model"),
+    EnvVar("STREAMCHAT_MODEL_PATH", "model_path", "A GGUF file for the local backend"),
+    EnvVar("STREAMCHAT_TIMEOUT", "timeout", "Seconds to wait between chunks before calling it a stall"),
+    EnvVar("STREAMCHAT_CONNECT_TIMEOUT", "connect_timeout", "Seconds to wait for a connection"),
+    EnvVar("STREAMCHAT_MAX_RETRIES", "max_retries", "Retries the SDK makes on 429/5xx/connection errors"),
+    EnvVar("STREAMCHAT_MAX_TOKENS", "max_tokens", "Cap on tokens per answer (empty: server default)"),
+    EnvVar("STREAMCHAT_TEMPERATURE", "temperature", "Sampling temperature (empty: server default)"),
+    EnvVar("STREAMCHAT_SYSTEM_PROMPT", "system_prompt", "System prompt for new conversations"),
+    EnvVar("STREAMCHAT_TOOLS", "tools_enabled", "1/0: offer the built-in tools to the model"),
+    EnvVar("STREAMCHAT_MAX_TOOL_ROUNDS", "max_tool_rounds", "Model requests per turn before giving up on tools"),
+    EnvVar("STREAMCHAT_TOOL_TIMEOUT", "tool_timeout", "Seconds a tool may run"),
+    EnvVar("STREAMCHAT_WORKSPACE", "workspace", "Folder the file tools may read (default: current directory)"),
+    EnvVar("STREAMCHAT_DATA_DIR", "data_dir", "Where conversations are saved (default: XDG data dir)"),
+)
+"""Every environment variable streamchat reads."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, resolved once at start-up."""
+
+    api_key: str | None = field(default=None, repr=False)
+    """The API key. Never printed: excluded from repr."""
+    base_url: str | None = None
+    """The server's base URL; None means the SDK's default (api.openai.com)."""
+    model: str | None = None
+    """The model to ask for; None picks a default for the backend."""
+    local: bool = False
+    """Force the embedded llama.cpp model."""
+    model_path: str | None = None
+    """A GGUF file for the local backend; None uses the packaged SmolLM2."""
+    timeout: float = 60.0
+    """Stall timeout: seconds without a byte before the request fails."""
+    connect_timeout: float = 10.0
+    """Seconds to wait for the connection."""
+    max_retries: int = 2
+    """Retries the SDK makes on 429/5xx/connection errors before giving up."""
+    max_tokens: int | None = None
+    """Cap on completion tokens, or None for the server's default."""
+    temperature: float | None = None
+    """Sampling temperature, or None for the server's default."""
+    system_prompt: str | None = None
+    """System prompt put first in new conversations."""
+    tools_enabled: bool = True
+    """Offer the built-in tools to the model."""
+    max_tool_rounds: int = 8
+    """Model requests in one turn before the turn ends with a message."""
+    tool_timeout: float = 10.0
+    """Seconds each tool call may run."""
+    workspace: str = "."
+    """The folder ``list_files`` and ``read_file`` are confined to."""
+    data_dir: str | None = None
+    """Where the history database lives; None means the XDG data dir."""
+
+    @property
+    def use_local(self) -> bool:
+        """True when the embedded model serves: forced, or nothing else configured."""
+        return self.local or (not self.api_key and not self.base_url)
+
+    @property
+    def model_name(self) -> str:
+        """The model actually asked for."""
+        if self.model:
+            return self.model
+        return LOCAL_MODEL_NAME if self.use_local else DEFAULT_REMOTE_MODEL
+
+    @property
+    def workspace_path(self) -> Path:
+        """The workspace as an absolute path."""
+        return Path(self.workspace).expanduser().resolve()
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields changed (None values are ignored)."""
+        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, field_name: str, raw: str) -> Any:
+    """Turn a string from the environment into the field's type."""
+    kind = {f.name: f.type for f in fields(Settings)}[field_name]
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
+        if text == "" and "None" in str(kind):
+            return None
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid value") from None
+    return text or None
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message says which."""
+
+
+def read_dotenv(path: Path | None = None) -> dict[str, str]:
+    """The variables of a ``.env`` file (default: ``./.env``), or {} if there is none."""
+    dotenv_path = path or Path.cwd() / ".env"
+    if not dotenv_path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings: flags > environ > dotenv > defaults.
+
+    ``environ`` defaults to ``os.environ`` and ``dotenv`` to ``./.env``;
+    flags whose value is None are treated as not given.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file_values = read_dotenv() if dotenv is None else dict(dotenv)
+    values: dict[str, Any] = {}
+    for var in ENV_VARS:
+        raw = env.get(var.name, file_values.get(var.name))
+        if raw is not None:
+            values[var.field] = _convert(var.name, var.field, raw)
+    for key, value in (flags or {}).items():
+        if value is not None:
+            values[key] = value
+    return Settings(**values)

@@ -1,0 +1,119 @@
+"""``streamchat ask``: stream one answer to stdout for scripts and pipes.
+
+Text mode writes the answer to stdout as it arrives (flushing each piece)
+and tool activity to stderr; ``--json`` writes one JSON object per event.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TextIO
+
+from streamchat.agent import Agent
+from streamchat.events import (
+    AnyEvent,
+    ErrorEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallComplete,
+    ToolResult,
+    TurnDone,
+)
+from streamchat.messages import ChatMessage
+from streamchat.safety import strip_control
+
+EXIT_OK = 0
+"""The answer completed."""
+EXIT_FAILED = 1
+"""The turn ended with an error or an incomplete stream."""
+EXIT_CONFIG = 2
+"""Settings or installation problem: nothing was asked."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: what had streamed was already printed."""
+
+
+@dataclass
+class HeadlessOutput:
+    """Where and how events are written."""
+
+    out: TextIO
+    """Answer text (or NDJSON)."""
+    err: TextIO
+    """Tool activity and errors in text mode."""
+    as_json: bool = False
+    """One JSON object per event instead of text."""
+    sanitize: bool = True
+    """Strip escape sequences from model text (on when stdout is a terminal)."""
+    _ended_with_newline: bool = True
+
+    def write(self, event: AnyEvent) -> None:
+        """Show one event."""
+        if self.as_json:
+            self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+            self.out.flush()
+            return
+        if isinstance(event, TextDelta):
+            text = strip_control(event.text) if self.sanitize else event.text
+            self.out.write(text)
+            self.out.flush()
+            if text:
+                self._ended_with_newline = text.endswith("\n")
+        elif isinstance(event, ReasoningDelta):
+            self.err.write(strip_control(event.text))
+        elif isinstance(event, ToolCallComplete):
+            self._line(f"⚙ {event.name}({strip_control(event.arguments)})")
+        elif isinstance(event, ToolResult):
+            mark = "✗" if event.is_error else "✓"
+            content = strip_control(event.content)
+            if len(content) > 300:
+                content = content[:300] + "…"
+            self._line(f"{mark} {event.name} → {content} ({event.elapsed_s:.2f} s)")
+        elif isinstance(event, ErrorEvent):
+            self._line(f"error ({event.kind}): {strip_control(event.message)}")
+        elif isinstance(event, TurnDone):
+            if not self._ended_with_newline:
+                self.out.write("\n")
+                self.out.flush()
+                self._ended_with_newline = True
+            if event.status == "length":
+                self._line("note: the answer was cut at the token limit (finish_reason: length)")
+
+    def _line(self, text: str) -> None:
+        if not self._ended_with_newline:
+            self.out.write("\n")
+            self.out.flush()
+            self._ended_with_newline = True
+        self.err.write(text + "\n")
+        self.err.flush()
+
+
+async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True) -> int:
+    """Run one turn and write its events; returns the exit status."""
+    history: list[ChatMessage] = []
+    if agent.settings.system_prompt:
+        history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
+    if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
+        output.err.write(f"note: {agent.backend.name} model cannot call tools; answering without them.\n")
+    status = EXIT_FAILED
+    try:
+        async with aclosing(agent.run_turn(history, prompt, stream=stream)) as events:
+            async for event in events:
+                output.write(event)
+                if isinstance(event, TurnDone):
+                    status = EXIT_OK if event.status in ("complete", "length") else EXIT_FAILED
+    finally:
+        await agent.backend.aclose()
+    return status
+
+
+def read_prompt(argument: str | None, stdin: TextIO = sys.stdin) -> str | None:
+    """The prompt from the argument, or from stdin when it is absent or ``-``."""
+    if argument is not None and argument != "-":
+        return argument
+    if stdin.isatty():
+        return None
+    text = stdin.read().strip()
+    return text or None

@@ -1,0 +1,104 @@
+"""The conversation as data: messages with their status, tool calls and timing.
+
+``ChatMessage.to_api()`` gives the dict the chat-completions API expects;
+everything else on a message (status, timing, model) is ours and is never
+sent to the server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from streamchat.events import TurnStatus
+
+Role = Literal["system", "user", "assistant", "tool"]
+"""Who wrote a message."""
+
+STOPPED_NOTE = "[stopped by the user]"
+"""Appended to the API form of a stopped answer so the model knows it was cut."""
+
+
+@dataclass
+class ToolCall:
+    """One complete tool call the model made."""
+
+    id: str
+    """The call id; the tool message answers to it."""
+    name: str
+    """The tool's name."""
+    arguments: str
+    """The arguments string as the model sent it."""
+
+    def to_api(self) -> dict[str, Any]:
+        """The call as the API expects it inside an assistant message."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass
+class ChatMessage:
+    """One message of a conversation, with what we know about how it came to be."""
+
+    role: Role
+    """``system``, ``user``, ``assistant`` or ``tool``."""
+    content: str = ""
+    """The text (for a tool message: the tool's result)."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Tool calls of an assistant message."""
+    tool_call_id: str | None = None
+    """For a tool message: the call it answers."""
+    name: str | None = None
+    """For a tool message: the tool's name."""
+    reasoning: str = ""
+    """Reasoning text the model streamed, kept but never sent back."""
+    status: TurnStatus | None = None
+    """For an assistant message: how it ended (``complete``, ``stopped``...)."""
+    error: str | None = None
+    """The error message, when ``status`` is ``error``."""
+    is_error: bool = False
+    """For a tool message: the tool failed or was refused."""
+    model: str | None = None
+    """The model that wrote an assistant message."""
+    backend: str | None = None
+    """The backend that served it (``openai``, ``local``)."""
+    stats: dict[str, Any] | None = None
+    """Timing of the request that produced it (``RequestStats`` as a dict)."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """A stable id, used by the history store."""
+    created_at: float = field(default_factory=time.time)
+    """When the message was created (Unix time)."""
+
+    def to_api(self) -> dict[str, Any]:
+        """The message as the chat-completions API expects it."""
+        if self.role == "tool":
+            return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
+        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.role == "assistant":
+            if self.status == "stopped" and not self.tool_calls:
+                message["content"] = f"{self.content}\n{STOPPED_NOTE}" if self.content else STOPPED_NOTE
+            if self.tool_calls:
+                message["tool_calls"] = [call.to_api() for call in self.tool_calls]
+        return message
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything about the message, for saving and export."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
+        """Rebuild a message saved with ``to_dict()``."""
+        fields = dict(data)
+        fields["tool_calls"] = [ToolCall(**call) for call in fields.get("tool_calls") or []]
+        known = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in fields.items() if key in known})
+
+
+def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """The API form of a whole conversation."""
+    return [message.to_api() for message in messages]
