@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -100,7 +100,7 @@ class Agent:
 
     async def run_turn(
         self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True
-    ) -> AsyncIterator[AnyEvent]:
+    ) -> AsyncGenerator[AnyEvent, None]:
         """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
 
         ``user_text`` is appended as a user message first (None continues
@@ -169,7 +169,7 @@ class Agent:
 
     async def _one_request(
         self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer, stream: bool
-    ) -> AsyncIterator[AnyEvent]:
+    ) -> AsyncGenerator[AnyEvent, None]:
         request = self._request(history)
         if not stream:
             completion = await self.backend.complete(request, timer)
@@ -194,7 +194,7 @@ class Agent:
             timer.usage_tokens = acc.completion_tokens
         return events
 
-    async def _run_tools(self, history: list[ChatMessage], calls: list[ToolCall]) -> AsyncIterator[AnyEvent]:
+    async def _run_tools(self, history: list[ChatMessage], calls: list[ToolCall]) -> AsyncGenerator[AnyEvent, None]:
         """Run the calls (in parallel), yielding results as each finishes; one tool message per call."""
         assert self.registry is not None
         results: dict[str, ToolResult] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,7 +51,7 @@ class Backend(Protocol):
     description: str
     """One line for status bars: backend and where it points."""
 
-    def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncIterator[Any]:
+    def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncGenerator[Any, None]:
         """Yield ``ChatCompletionChunk``s as they arrive.
 
         Calls ``timer.headers()`` when the response starts. Closing the

@@ -7,7 +7,7 @@ through ``base_url``. Streams with ``create(stream=True)`` inside
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx2
@@ -66,7 +66,7 @@ class OpenAIBackend:
                 self.include_usage = False
         return await self.client.chat.completions.create(**params, stream=True)
 
-    async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncIterator[Any]:
+    async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncGenerator[Any, None]:
         """Yield raw ``ChatCompletionChunk``s; see ``Backend.stream``."""
         response = await self._open_stream(request)
         timer.headers()

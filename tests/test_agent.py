@@ -1,0 +1,216 @@
+"""The agent loop against the fake server: tools, rounds, cancellation, timing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_server import (
+    Delay,
+    FakeServer,
+    Response,
+    blocking_response,
+    chunk,
+    error_response,
+    text_response,
+    tool_call_response,
+)
+
+from streamchat.agent import TOOL_STOPPED, Agent
+from streamchat.backends.openai_compat import OpenAIBackend
+from streamchat.config import Settings
+from streamchat.events import AnyEvent, ErrorEvent, TextDelta, ToolResult, ToolRunning, TurnDone
+from streamchat.messages import STOPPED_NOTE, ChatMessage
+from streamchat.tools import ToolRegistry, default_registry
+
+
+def make_agent(server: FakeServer, tmp_path: Path, registry: ToolRegistry | None = None, **overrides: Any) -> Agent:
+    settings = Settings(base_url=server.base_url, api_key="sk-test-key-123456", max_retries=0, timeout=2.0,
+                        workspace=str(tmp_path), **overrides)
+    return Agent(OpenAIBackend(settings), settings, registry or default_registry(tmp_path))
+
+
+async def run(agent: Agent, history: list[ChatMessage], text: str | None = "hi", **kw: Any) -> list[AnyEvent]:
+    async with aclosing(agent.run_turn(history, text, **kw)) as events:
+        return [event async for event in events]
+
+
+async def test_tool_results_reach_the_model_under_their_call_ids(fake_server: FakeServer, tmp_path: Path) -> None:
+    calls = [("call_a", "calculator", {"expression": "6*7"}), ("call_b", "current_time", {"timezone": "UTC"})]
+    fake_server.enqueue(tool_call_response(calls), text_response("It is 42."))
+    history: list[ChatMessage] = []
+    events = await run(make_agent(fake_server, tmp_path), history, "compute")
+    running = [e for e in events if isinstance(e, ToolRunning)]
+    results = {e.id: e for e in events if isinstance(e, ToolResult)}
+    assert [r.id for r in running] == ["call_a", "call_b"]
+    assert results["call_a"].content == "42" and not results["call_a"].is_error
+    assert "UTC" in results["call_b"].content
+    second = fake_server.requests[1].messages
+    assert second[1]["role"] == "assistant" and [c["id"] for c in second[1]["tool_calls"]] == ["call_a", "call_b"]
+    tool_messages = {m["tool_call_id"]: m["content"] for m in second if m["role"] == "tool"}
+    assert tool_messages["call_a"] == "42"
+    assert events[-1].status == "complete" and isinstance(events[-1], TurnDone) and events[-1].rounds == 2
+    assert history[-1].content == "It is 42."
+
+
+async def test_parallel_tools_run_at_the_same_time(fake_server: FakeServer, tmp_path: Path) -> None:
+    registry = ToolRegistry(timeout_s=5)
+
+    async def nap(seconds: float) -> str:
+        """Sleep a while.
+
+        Args:
+            seconds: how long
+        """
+        await asyncio.sleep(seconds)
+        return "rested"
+
+    registry.register(nap)
+    calls = [(f"call_{i}", "nap", {"seconds": 0.3}) for i in range(3)]
+    fake_server.enqueue(tool_call_response(calls), text_response("done"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    events = await run(make_agent(fake_server, tmp_path, registry), [], "nap thrice")
+    elapsed = loop.time() - started
+    assert [e.content for e in events if isinstance(e, ToolResult)] == ["rested"] * 3
+    assert elapsed < 0.85, "three 0.3 s tools in parallel must not take 0.9 s"
+
+
+async def test_failing_unknown_and_malformed_tools_become_error_results(fake_server: FakeServer,
+                                                                        tmp_path: Path) -> None:
+    calls = [("c1", "no_such_tool", {}), ("c2", "calculator", '{"expression": '), ("c3", "calculator",
+                                                                                  {"expression": "1/0"})]
+    fake_server.enqueue(tool_call_response(calls), text_response("sorry"))
+    events = await run(make_agent(fake_server, tmp_path), [], "break things")
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert [r.is_error for r in results] == [True, True, True]
+    assert "Unknown tool" in results[0].content and "JSON" in results[1].content
+    assert events[-1].status == "complete"
+    assert len(fake_server.requests) == 2
+
+
+async def test_max_tool_rounds_ends_the_turn_with_a_message(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.default = tool_call_response([("c", "calculator", {"expression": "1"})])
+    events = await run(make_agent(fake_server, tmp_path, max_tool_rounds=2), [], "loop")
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert errors and errors[0].kind == "tool_rounds" and "2" in errors[0].message
+    assert len(fake_server.requests) == 2
+    assert events[-1].status == "error"
+
+
+@pytest.mark.parametrize("dialect", ["openai", "ollama", "llamacpp", "no_index", "one_chunk", "index_from_1"])
+async def test_each_dialect_runs_its_tools_end_to_end(fake_server: FakeServer, tmp_path: Path, dialect: str) -> None:
+    calls = [("id_x", "calculator", {"expression": "2**10"}), ("id_y", "calculator", {"expression": "3+4"})]
+    fake_server.enqueue(tool_call_response(calls, dialect=dialect), text_response("ok"))  # type: ignore[arg-type]
+    events = await run(make_agent(fake_server, tmp_path), [], "calc")
+    assert {e.id: e.content for e in events if isinstance(e, ToolResult)} == {"id_x": "1024", "id_y": "7"}
+    sent = {m["tool_call_id"]: m["content"] for m in fake_server.requests[1].messages if m["role"] == "tool"}
+    assert sent == {"id_x": "1024", "id_y": "7"}
+
+
+async def test_cancelling_closes_the_stream_and_keeps_the_partial_answer(fake_server: FakeServer,
+                                                                         tmp_path: Path) -> None:
+    fake_server.enqueue(Response([chunk({"content": "Partial "}), chunk({"content": "answer"}), Delay(30)]))
+    agent = make_agent(fake_server, tmp_path)
+    history: list[ChatMessage] = []
+    got_text = asyncio.Event()
+
+    async def consume() -> None:
+        async with aclosing(agent.run_turn(history, "long one")) as events:
+            async for event in events:
+                if isinstance(event, TextDelta) and event.text == "answer":
+                    got_text.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got_text.wait(), 5)
+    cancelled_at = asyncio.get_running_loop().time()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    disconnect = await asyncio.to_thread(fake_server.wait_for_disconnect, 0, 2.0)
+    assert disconnect is not None, "the server must see the connection close"
+    assert asyncio.get_running_loop().time() - cancelled_at < 1.0
+    assert history[-1].role == "assistant" and history[-1].status == "stopped"
+    assert history[-1].content == "Partial answer"
+    assert history[-1].to_api()["content"].endswith(STOPPED_NOTE)
+
+
+async def test_cancelling_during_tools_leaves_a_valid_history(fake_server: FakeServer, tmp_path: Path) -> None:
+    registry = ToolRegistry(timeout_s=30)
+    tool_started = asyncio.Event()
+    tool_cancelled = asyncio.Event()
+
+    async def slow() -> str:
+        """Take forever."""
+        tool_started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            tool_cancelled.set()
+            raise
+        return "never"
+
+    registry.register(slow)
+    fake_server.enqueue(tool_call_response([("c_slow", "slow", {})]), text_response("next turn works"))
+    agent = make_agent(fake_server, tmp_path, registry)
+    history: list[ChatMessage] = []
+    task = asyncio.create_task(run(agent, history, "go"))
+    await asyncio.wait_for(tool_started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert tool_cancelled.is_set()
+    roles = [(m.role, m.status) for m in history]
+    assert roles == [("user", None), ("assistant", "complete"), ("tool", "stopped"), ("assistant", "stopped")]
+    assert history[2].tool_call_id == "c_slow" and history[2].content == TOOL_STOPPED
+    events = await run(agent, history, "again")
+    assert events[-1].status == "complete"
+    sent = fake_server.requests[1].messages
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "user"]
+
+
+async def test_timing_uses_server_usage_and_measures_first_token(fake_server: FakeServer, tmp_path: Path) -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 99, "total_tokens": 102}
+    fake_server.enqueue(text_response(["a", "b", "c", "d"], delay=0.05, first_delay=0.2, usage=usage))
+    events = await run(make_agent(fake_server, tmp_path), [], "time me")
+    done = events[-1]
+    assert isinstance(done, TurnDone)
+    assert done.tokens == 99
+    assert done.ttft_ms is not None and 150 <= done.ttft_ms < done.total_ms
+    stats = done.requests[0]
+    assert stats.headers_ms is not None and stats.gap_p50_ms is not None and stats.gap_p50_ms >= 30
+
+
+async def test_blocking_mode_runs_tools_too(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(blocking_response("", tool_calls=[("b1", "calculator", {"expression": "5*5"})]),
+                        blocking_response("25 it is"))
+    events = await run(make_agent(fake_server, tmp_path), [], "blocking", stream=False)
+    assert [e.content for e in events if isinstance(e, ToolResult)] == ["25"]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "25 it is"
+    assert all(not r.stream for r in fake_server.requests)
+
+
+async def test_server_refusing_stream_options_is_retried_without(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(error_response(400, "Unrecognized request argument supplied: stream_options"),
+                        text_response("fine"), text_response("again"))
+    agent = make_agent(fake_server, tmp_path)
+    events = await run(agent, [], "hi")
+    assert events[-1].status == "complete"
+    assert "stream_options" in fake_server.requests[0].body
+    assert "stream_options" not in fake_server.requests[1].body
+    await run(agent, [], "hi")
+    assert "stream_options" not in fake_server.requests[2].body
+
+
+async def test_tools_are_offered_only_when_enabled(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(text_response("a"), text_response("b"))
+    await run(make_agent(fake_server, tmp_path), [], "x")
+    await run(make_agent(fake_server, tmp_path, tools_enabled=False), [], "x")
+    offered = [t["function"]["name"] for t in fake_server.requests[0].body["tools"]]
+    assert {"calculator", "current_time", "list_files", "read_file"} <= set(offered)
+    assert "tools" not in fake_server.requests[1].body
+    assert json.dumps(fake_server.requests[1].body).count("calculator") == 0

@@ -1,0 +1,129 @@
+"""``streamchat ask`` end to end, as a subprocess talking HTTP to the fake server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fake_server import (
+    Delay,
+    FakeServer,
+    Response,
+    blocking_response,
+    chunk,
+    error_response,
+    text_response,
+    tool_call_response,
+)
+
+KEY = "sk-cli-test-key-987654321"
+
+
+def cli_env(server: FakeServer, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STREAMCHAT_"))}
+    env.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY=KEY, STREAMCHAT_MAX_RETRIES="0",
+               STREAMCHAT_TIMEOUT="3", STREAMCHAT_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
+    return env
+
+
+def ask(server: FakeServer, tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streamchat", "ask", *args], input=stdin, capture_output=True,
+                          text=True, env=cli_env(server, tmp_path), cwd=tmp_path, timeout=60)
+
+
+def ndjson(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_events_for_a_tool_turn(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(tool_call_response([("call_1", "calculator", {"expression": "12*12"})]),
+                        text_response("It is 144.", usage={"prompt_tokens": 1, "completion_tokens": 5,
+                                                           "total_tokens": 6}))
+    result = ask(fake_server, tmp_path, "--json", "what is 12*12?")
+    assert result.returncode == 0, result.stderr
+    events = ndjson(result.stdout)
+    call = next(e for e in events if e["type"] == "tool_call")
+    assert call == {"type": "tool_call", "id": "call_1", "name": "calculator", "arguments": '{"expression": "12*12"}'}
+    tool_result = next(e for e in events if e["type"] == "tool_result")
+    assert tool_result["id"] == "call_1" and tool_result["content"] == "144" and tool_result["is_error"] is False
+    assert "".join(e["text"] for e in events if e["type"] == "token") == "It is 144."
+    done = events[-1]
+    assert done["type"] == "done" and done["finish_reason"] == "stop" and done["rounds"] == 2
+    assert done["requests"][1]["tokens"] == 5, "the server's usage figure replaces the chunk count"
+    assert done["tokens"] == done["requests"][0]["tokens"] + 5
+    assert done["ttft_ms"] > 0 and done["total_ms"] >= done["ttft_ms"]
+
+
+def test_text_mode_streams_answer_to_stdout_and_tools_to_stderr(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(tool_call_response([("c", "calculator", {"expression": "1+1"})]), text_response("Two."))
+    result = ask(fake_server, tmp_path, "add")
+    assert result.returncode == 0
+    assert result.stdout == "Two.\n"
+    assert "calculator" in result.stderr and "2" in result.stderr
+
+
+def test_prompt_from_stdin_and_no_stream(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(blocking_response("blocked answer"))
+    result = ask(fake_server, tmp_path, "--no-stream", stdin="question from a pipe\n")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "blocked answer"
+    assert fake_server.requests[0].stream is False
+    assert fake_server.requests[0].messages[-1]["content"] == "question from a pipe"
+
+
+def test_error_gives_nonzero_exit_an_error_event_and_no_key(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(error_response(401, f"Incorrect API key provided: {KEY}"))
+    result = ask(fake_server, tmp_path, "--json", "hi")
+    assert result.returncode == 1
+    events = ndjson(result.stdout)
+    assert [e["type"] for e in events] == ["error", "done"]
+    assert events[0]["kind"] == "auth"
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_incomplete_stream_exits_nonzero_keeping_text(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(Response([chunk({"content": "half an ans"})]))
+    result = ask(fake_server, tmp_path, "hi")
+    assert result.returncode == 1
+    assert result.stdout.startswith("half an ans")
+    assert "incomplete" in result.stderr
+
+
+def test_ctrl_c_exits_130_and_keeps_printed_text(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(Response([chunk({"content": "first words "}), Delay(30)]))
+    proc = subprocess.Popen([sys.executable, "-m", "streamchat", "ask", "tell me"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env(fake_server, tmp_path), cwd=tmp_path)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 20
+    seen = ""
+    while "first words" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.read(1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert "first words" in seen + out
+    assert fake_server.wait_for_disconnect(0, 2.0) is not None
+
+
+def test_help_and_version_do_not_import_openai_or_textual() -> None:
+    code = ("import sys\nfrom streamchat.cli import main\n"
+            "for args in (['--help'], ['--version'], ['ask', '--help']):\n"
+            "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+            "assert 'openai' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "streamchat" in result.stdout
+
+
+def test_bad_setting_value_is_a_clear_message(tmp_path: Path) -> None:
+    env = {**os.environ, "STREAMCHAT_TIMEOUT": "soon"}
+    result = subprocess.run([sys.executable, "-m", "streamchat", "ask", "x"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert "STREAMCHAT_TIMEOUT" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,102 @@
+"""Every failure becomes one typed error event, keeps what streamed, and never shows the key."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_server import Drop, FakeServer, Response, SSEError, Stall, chunk, error_response, text_response
+
+from streamchat.agent import Agent
+from streamchat.backends.openai_compat import OpenAIBackend
+from streamchat.config import Settings
+from streamchat.events import ErrorEvent, TurnDone
+from streamchat.messages import ChatMessage
+
+KEY = "sk-secret-key-0123456789abcdef"
+
+
+async def turn(base_url: str, **overrides: Any) -> tuple[list[Any], list[ChatMessage]]:
+    values: dict[str, Any] = {"base_url": base_url, "api_key": KEY, "max_retries": 0, "timeout": 2.0}
+    values.update(overrides)
+    settings = Settings(**values)
+    agent = Agent(OpenAIBackend(settings), settings, None)
+    history: list[ChatMessage] = []
+    async with aclosing(agent.run_turn(history, "hello")) as events:
+        return [e async for e in events], history
+
+
+def partial(*steps: Any) -> Response:
+    return Response([chunk({"role": "assistant", "content": ""}), chunk({"content": "kept "}),
+                     chunk({"content": "text"}), *steps])
+
+
+CASES = [
+    ("auth", error_response(401, f"Incorrect API key provided: {KEY}"), "API key", ""),
+    ("permission", error_response(403, "Project does not have access"), "403", ""),
+    ("not_found", error_response(404, "The model `nope` does not exist"), "not found", ""),
+    ("rate_limit", error_response(429, "Slow down", retry_after="0"), "Rate limited", ""),
+    ("server", error_response(500, "boom"), "server error", ""),
+    ("server", error_response(503, "overloaded"), "503", ""),
+    ("bad_request", error_response(400, "context too long"), "context too long", ""),
+    ("dropped", partial(Drop()), "dropped", "kept text"),
+    ("timeout", partial(Stall(5)), "stalled", "kept text"),
+    ("stream_error", partial(SSEError({"message": "upstream failed", "type": "server_error"})), "upstream failed",
+     "kept text"),
+    ("incomplete", partial(), "ended before", "kept text"),
+]
+
+
+@pytest.mark.parametrize(("kind", "script", "phrase", "kept"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+async def test_error_kinds(fake_server: FakeServer, kind: str, script: Response, phrase: str, kept: str) -> None:
+    fake_server.enqueue(script)
+    events, history = await turn(fake_server.base_url, timeout=0.5)
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1
+    assert errors[0].kind == kind
+    assert phrase.lower() in errors[0].message.lower()
+    assert KEY not in errors[0].message
+    assert isinstance(events[-1], TurnDone) and events[-1].status in ("error", "incomplete")
+    assert history[-1].role == "assistant" and history[-1].content == kept
+    assert history[-1].error == errors[0].message
+
+
+async def test_rate_limit_is_retried_by_the_sdk_before_failing(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "slow", retry_after="0"), text_response("after retry"))
+    events, history = await turn(fake_server.base_url, max_retries=2)
+    assert events[-1].status == "complete"
+    assert history[-1].content == "after retry"
+    assert len(fake_server.requests) == 2
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_connection_refused() -> None:
+    events, history = await turn(f"http://127.0.0.1:{closed_port()}/v1")
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == "connection" and "refused" in error.message
+    assert history[-1].status == "error"
+
+
+async def test_dns_failure() -> None:
+    events, _ = await turn("http://no-such-host.invalid/v1", connect_timeout=3.0)
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == "dns" and "no-such-host.invalid" in error.message
+
+
+def test_redact_masks_key_shaped_text() -> None:
+    from streamchat.backends.errors import redact
+
+    assert "abcdef" not in redact("key sk-proj-abcdef123456 here")
+    assert redact("my token", "token") == "my ***"
+
+
+def test_settings_repr_never_shows_the_key(tmp_path: Path) -> None:
+    assert KEY not in repr(Settings(api_key=KEY))
