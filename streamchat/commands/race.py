@@ -1,0 +1,55 @@
+"""``streamchat race``: the same prompt streaming and blocking, side by side."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from streamchat.config import Settings
+
+DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
+"""Asked when no prompt is given."""
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``race`` parser."""
+    race = commands.add_parser("race", parents=[common], help="race streaming against blocking on one prompt")
+    race.add_argument("prompt", nargs="?", help="the question (default: a built-in one)")
+    race.add_argument("--json", action="store_true", help="run headless and print one JSON object")
+    race.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the race pane, or with ``--json`` print the race's figures."""
+    prompt = args.prompt or DEFAULT_RACE_PROMPT
+    if not args.json:
+        from streamchat.commands.chat import run_app
+
+        return run_app(settings, race_prompt=prompt)
+    from streamchat.backends.errors import BackendError
+    from streamchat.factory import make_race_agents
+    from streamchat.race import run_race
+
+    try:
+        streaming, blocking = make_race_agents(settings)
+    except BackendError as exc:
+        print(f"streamchat: {exc.message}", file=sys.stderr)
+        return 2
+
+    async def race() -> dict[str, Any]:
+        try:
+            return (await run_race(streaming, blocking, prompt)).to_dict()
+        finally:
+            await streaming.backend.aclose()
+            await blocking.backend.aclose()
+
+    try:
+        result = asyncio.run(race())
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(result, ensure_ascii=False))
+    failed = result["streaming"]["error"] or result["blocking"]["error"]
+    return 1 if failed else 0

@@ -1,0 +1,25 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fake_server import FakeServer
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeServer]:
+    """A running FakeServer on 127.0.0.1 (random port); stopped after the test."""
+    server = FakeServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def base_url(fake_server: FakeServer) -> str:
+    """The fake server's OpenAI base URL, ``http://127.0.0.1:PORT/v1``."""
+    return fake_server.base_url
