@@ -1,0 +1,131 @@
+"""A saved conversation as Markdown (to read or share) or JSON (every field, to process).
+
+Pure functions of a ``Conversation``: no I/O, no UI.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from streamchat.messages import ChatMessage
+from streamchat.store import Conversation
+
+JSON_FORMAT = "streamchat.conversation"
+"""The ``format`` tag of a JSON export."""
+
+JSON_VERSION = 1
+"""The version of the JSON export's layout."""
+
+UNTITLED = "Untitled conversation"
+"""The Markdown title of a conversation without one."""
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def fenced(text: str, info: str = "") -> str:
+    """``text`` in a code fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
+
+
+def quoted(text: str) -> str:
+    """``text`` as a Markdown blockquote."""
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines() or [""])
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def timing_line(stats: dict[str, Any] | None) -> str:
+    """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none)."""
+    if not stats:
+        return ""
+    parts = []
+    if stats.get("ttft_ms") is not None:
+        parts.append(f"first token {_seconds(float(stats['ttft_ms']))}")
+    if stats.get("total_ms") is not None:
+        parts.append(f"total {_seconds(float(stats['total_ms']))}")
+    if stats.get("tokens"):
+        parts.append(f"{int(stats['tokens'])} tokens")
+    if stats.get("tokens_per_s") is not None:
+        parts.append(f"{float(stats['tokens_per_s']):.1f} tok/s")
+    return " · ".join(parts)
+
+
+def _arguments(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except ValueError:
+        return arguments
+
+
+def _assistant(message: ChatMessage) -> list[str]:
+    meta = [part for part in (message.model, message.status if message.status != "complete" else None) if part]
+    blocks = ["## Assistant"]
+    if meta:
+        blocks.append(f"*{' · '.join(meta)}*")
+    if message.reasoning:
+        blocks.append(f"<details><summary>Reasoning</summary>\n\n{message.reasoning.strip()}\n\n</details>")
+    if message.content:
+        blocks.append(message.content.strip("\n"))
+    for call in message.tool_calls:
+        blocks.append(f"**Tool call:** `{call.name}` ({call.id})")
+        blocks.append(fenced(_arguments(call.arguments), "json"))
+    if message.status == "error" or message.error:
+        blocks.append(quoted(f"**Error:** {message.error or 'the request failed'}"))
+    timing = timing_line(message.stats)
+    if timing:
+        blocks.append(f"*{timing}*")
+    return blocks
+
+
+def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
+    if message.role == "user":
+        return ["## You", message.content.strip("\n")]
+    if message.role == "assistant":
+        return _assistant(message)
+    if message.role == "tool":
+        label = "Tool error" if message.is_error else "Tool result"
+        return [f"**{label}:** `{message.name or 'tool'}` ({message.tool_call_id})", fenced(message.content)]
+    if message.content == system_shown:
+        return []
+    return ["## System", message.content.strip("\n")]
+
+
+def to_markdown(conversation: Conversation) -> str:
+    """The conversation as Markdown: title, system prompt, then each message in order."""
+    system = conversation.system_prompt or next(
+        (m.content for m in conversation.messages if m.role == "system" and m.content), None)
+    about = [f"conversation {conversation.id[:8]}", f"started {_when(conversation.created_at)}"]
+    if conversation.model:
+        about.append(f"model {conversation.model}" + (f" ({conversation.backend})" if conversation.backend else ""))
+    blocks = [f"# {conversation.title or UNTITLED}", f"*{' · '.join(about)}*"]
+    if system:
+        blocks += ["**System prompt:**", quoted(system)]
+    for message in conversation.messages:
+        blocks += _message(message, system)
+    return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+def to_json(conversation: Conversation) -> str:
+    """The conversation with every field as JSON: stable (sorted) key order, indent 2."""
+    document = {
+        "format": JSON_FORMAT,
+        "version": JSON_VERSION,
+        "id": conversation.id,
+        "title": conversation.title,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "model": conversation.model,
+        "backend": conversation.backend,
+        "system_prompt": conversation.system_prompt,
+        "messages": [message.to_dict() for message in conversation.messages],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

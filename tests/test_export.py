@@ -1,0 +1,87 @@
+"""Markdown and JSON export of a conversation."""
+
+from __future__ import annotations
+
+import json
+
+from streamchat.export import JSON_FORMAT, fenced, timing_line, to_json, to_markdown
+from streamchat.messages import ChatMessage, ToolCall
+from streamchat.store import Conversation
+
+STATS = {"ttft_ms": 312.4, "total_ms": 1840.0, "tokens": 42, "tokens_per_s": 22.81}
+
+
+def conversation() -> Conversation:
+    """A conversation with every kind of message, fixed ids and times."""
+    messages = [
+        ChatMessage(role="system", content="Be brief.", id="m0", created_at=1.0),
+        ChatMessage(role="user", content="What is 2+2?", id="m1", created_at=2.0),
+        ChatMessage(role="assistant", status="complete", model="gpt-test", backend="openai", stats=STATS,
+                    tool_calls=[ToolCall("call_1", "calculator", '{"expression":"2+2"}')], id="m2",
+                    reasoning="Arithmetic: use the tool.", created_at=3.0),
+        ChatMessage(role="tool", content="4", tool_call_id="call_1", name="calculator", id="m3", created_at=4.0),
+        ChatMessage(role="tool", content="no clock here", tool_call_id="call_2", name="clock", is_error=True,
+                    id="m4", created_at=4.5),
+        ChatMessage(role="assistant", content="It is 4. Code:\n```py\nprint(4)\n```", status="stopped",
+                    model="gpt-test", stats={"ttft_ms": 90.0, "total_ms": 400.0, "tokens": 5}, id="m5",
+                    created_at=5.0),
+        ChatMessage(role="user", content="And now?", id="m6", created_at=6.0),
+        ChatMessage(role="assistant", content="Partial", status="error", error="Connection refused\nretry later",
+                    model="gpt-test", id="m7", created_at=7.0),
+    ]
+    return Conversation(id="0123456789abcdef0123456789abcdef", title="Sums", created_at=1.0, updated_at=7.0,
+                        model="gpt-test", backend="openai", system_prompt="Be brief.", messages=messages)
+
+
+def test_markdown_layout() -> None:
+    text = to_markdown(conversation())
+    lines = text.splitlines()
+    assert lines[0] == "# Sums"
+    assert lines[2].startswith("*conversation 01234567 · started ") and lines[2].endswith(" · model gpt-test (openai)*")
+    assert "**System prompt:**\n\n> Be brief." in text
+    assert text.count("Be brief.") == 1  # the system message is not repeated
+    assert "## You\n\nWhat is 2+2?" in text
+    assert "## Assistant\n\n*gpt-test*\n\n<details><summary>Reasoning</summary>" in text
+    assert '**Tool call:** `calculator` (call_1)\n\n```json\n{\n  "expression": "2+2"\n}\n```' in text
+    assert "*first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s*" in text
+    assert "**Tool result:** `calculator` (call_1)\n\n```\n4\n```" in text
+    assert "**Tool error:** `clock` (call_2)\n\n```\nno clock here\n```" in text
+    assert "## Assistant\n\n*gpt-test · stopped*\n\nIt is 4. Code:\n```py\nprint(4)\n```" in text
+    assert "*first token 90 ms · total 400 ms · 5 tokens*" in text
+    assert "## Assistant\n\n*gpt-test · error*\n\nPartial\n\n> **Error:** Connection refused\n> retry later" in text
+    assert lines.index("**System prompt:**") < lines.index("## You")
+    assert text.endswith("\n") and "\n\n\n" not in text
+
+
+def test_markdown_without_title_or_stats() -> None:
+    bare = Conversation(id="ff" * 16, title=None, created_at=0.0, updated_at=0.0,
+                        messages=[ChatMessage(role="assistant", content="hi", status="complete")])
+    text = to_markdown(bare)
+    assert text.startswith("# Untitled conversation\n")
+    assert "## Assistant\n\nhi\n" in text and "tok/s" not in text and "System prompt" not in text
+
+
+def test_fences_and_timing_helpers() -> None:
+    assert fenced("a ```` b", "json") == "`````json\na ```` b\n`````"
+    assert timing_line(None) == ""
+    assert timing_line({"total_ms": 2500.0, "tokens": 0}) == "total 2.50 s"
+
+
+def test_json_has_every_field_in_a_stable_order() -> None:
+    source = conversation()
+    text = to_json(source)
+    assert text == to_json(source)
+    assert text.splitlines()[1].startswith('  "') and text.endswith("}\n")
+    document = json.loads(text)
+    assert list(document) == sorted(document)
+    assert document["format"] == JSON_FORMAT and document["version"] == 1
+    assert {key: document[key] for key in ("id", "title", "created_at", "updated_at", "model", "backend",
+                                           "system_prompt")} == {
+        "id": source.id, "title": "Sums", "created_at": 1.0, "updated_at": 7.0, "model": "gpt-test",
+        "backend": "openai", "system_prompt": "Be brief."}
+    assert document["messages"] == [message.to_dict() for message in source.messages]
+    assert [ChatMessage.from_dict(item) for item in document["messages"]] == source.messages
+    tool_call = document["messages"][2]["tool_calls"][0]
+    assert list(tool_call) == ["arguments", "id", "name"]
+    assert document["messages"][4]["is_error"] is True
+    assert document["messages"][7]["error"] == "Connection refused\nretry later"
