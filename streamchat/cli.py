@@ -15,7 +15,7 @@ from typing import Any
 from streamchat import __version__
 from streamchat.config import Settings, SettingsError, load_settings
 
-COMMAND_MODULES = ("ask", "race")
+COMMAND_MODULES = ("ask", "race", "demo", "history", "export")
 """Modules of ``streamchat.commands`` whose ``register()`` adds a subcommand."""
 
 _FLAG_FIELDS = {
