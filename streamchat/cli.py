@@ -81,5 +81,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is not None:
         return int(handler(args, settings))
-    print("streamchat: the chat app is not available in this build yet; use `streamchat ask`.", file=sys.stderr)
-    return 2
+    return int(importlib.import_module("streamchat.commands.chat").run(args, settings))

@@ -1,0 +1,386 @@
+"""`AnswerView`: one streaming assistant answer, rendered as Markdown at a bounded cost per token.
+
+Appends are buffered and flushed at frame rate. A `BlockSplitter` cuts the answer into
+segments: finished prose segments are frozen `Markdown` widgets that are never touched
+again, only the small live tail is re-parsed; code fences and pipe tables are shown as
+plain text while they grow (only the last chunk of lines is repainted) and rendered as
+Markdown once, when they end. Frozen segments far from the viewport are unmounted and
+rebuilt from their source when scrolled back to (see `AnswerView`).
+
+Everything the model sends is untrusted: control sequences are stripped, text is shown as
+`Content` (never markup), HTML is shown literally, and links only post
+`Markdown.LinkClicked` (no browser, no actions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar, Literal
+
+from markdown_it import MarkdownIt
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.events import Resize
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import (
+    MarkdownBlock,
+    MarkdownTable,
+    MarkdownTableCellContents,
+    MarkdownTableContent,
+)
+
+from streamchat.safety import strip_control
+from streamchat.ui.answer_blocks import (
+    BlockEnd,
+    BlockLine,
+    BlockPartial,
+    BlockSplitter,
+    BlockStart,
+    Break,
+    Op,
+    Prose,
+    segment_sources,
+    split_incomplete_escape,
+)
+
+__all__ = ["AnswerMarkdown", "AnswerSegment", "AnswerView", "BlockPreview"]
+
+
+def _parser() -> MarkdownIt:
+    # "gfm-like" with raw HTML off: tags in the answer are shown as text, not dropped.
+    return MarkdownIt("gfm-like", {"html": False})
+
+
+class _TableContent(MarkdownTableContent):
+    """Table cells whose tooltips are `Content`: Textual's own pass the cell's text as a
+    markup string, so a cell reading ``[@click=app.quit]x[/]`` would become live markup."""
+
+    def compose(self) -> ComposeResult:
+        for header in self.headers:
+            yield MarkdownTableCellContents(header, classes="header").with_tooltip(header)
+        for row_index, row in enumerate(self.rows, 1):
+            for cell_index, cell in enumerate(row, 1):
+                name = f"cell{row_index}.{cell_index}"
+                yield MarkdownTableCellContents(cell, classes=f"row{row_index} cell", name=name).with_tooltip(cell)
+            self.last_row = row_index
+
+
+class _Table(MarkdownTable):
+    def compose(self) -> ComposeResult:
+        self._headers, self._rows = self._get_headers_and_rows()
+        yield _TableContent(self._headers, self._rows)
+
+
+class AnswerMarkdown(Markdown):
+    """A Markdown segment of an answer: links are never opened, HTML is literal text."""
+
+    def __init__(self, markdown: str | None = None, *, classes: str | None = None) -> None:
+        super().__init__(markdown, classes=classes, parser_factory=_parser, open_links=False)
+
+    def get_block_class(self, block_name: str) -> type[MarkdownBlock]:
+        return _Table if block_name == "table_open" else super().get_block_class(block_name)
+
+
+class BlockPreview(Widget):
+    """Plain text standing in for a fence or table until it ends.
+
+    Lines are kept in chunks of `CHUNK_LINES` `Static`s; only the last chunk is repainted.
+    """
+
+    DEFAULT_CSS = """
+    BlockPreview { height: auto; margin: 1 2; padding: 1 2; background: $foreground 5%; }
+    BlockPreview.-table { margin: 0 2 1 2; padding: 0; background: transparent; }
+    BlockPreview > Static { text-wrap: nowrap; }
+    BlockPreview > .-header { color: $text-muted; }
+    """
+
+    CHUNK_LINES: ClassVar[int] = 32
+
+    def __init__(self, kind: Literal["fence", "table"], header: str = "") -> None:
+        super().__init__(classes=f"-{kind}")
+        self._header = Content(f"```{header}") if kind == "fence" else None
+        self._lines: list[str] = []
+        self._partial = ""
+        self._chunk_start = 0
+        self._tail = Static(Content(""))
+        self._dirty = False
+
+    def compose(self) -> ComposeResult:
+        if self._header is not None:
+            yield Static(self._header, classes="-header")
+        yield self._tail
+
+    def add_line(self, line: str) -> None:
+        self._lines.append(line)
+        self._partial = ""
+        self._dirty = True
+
+    def set_partial(self, text: str) -> None:
+        self._dirty = self._dirty or text != self._partial
+        self._partial = text
+
+    @property
+    def plain(self) -> str:
+        """The text shown so far."""
+        return "\n".join([*self._lines, self._partial] if self._partial else self._lines)
+
+    async def sync(self) -> None:
+        """Repaint the last chunk (and mount new chunks); cost bounded by the new lines."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        new_chunks: list[Static] = []
+        while len(self._lines) - self._chunk_start > self.CHUNK_LINES:
+            end = self._chunk_start + self.CHUNK_LINES
+            self._tail.update(Content("\n".join(self._lines[self._chunk_start : end])))
+            self._chunk_start = end
+            self._tail = Static(Content(""))
+            new_chunks.append(self._tail)
+        lines = self._lines[self._chunk_start :]
+        self._tail.update(Content("\n".join([*lines, self._partial] if self._partial else lines)))
+        if new_chunks:
+            await self.mount_all(new_chunks)
+
+
+class AnswerSegment(Widget):
+    """One Markdown segment of an answer. Far from the viewport, a frozen segment unmounts its
+    Markdown and keeps only its source and height (see `AnswerView`); it is rebuilt when near."""
+
+    DEFAULT_CSS = "AnswerSegment { height: auto; }"
+
+    def __init__(self, source: str = "", *, live: bool = False) -> None:
+        super().__init__()
+        self.source = source
+        self.frozen = not live
+        self.markdown: AnswerMarkdown | None = AnswerMarkdown(classes="-live") if live else AnswerMarkdown(source)
+
+    def compose(self) -> ComposeResult:
+        if self.markdown is not None:
+            yield self.markdown
+
+    def freeze(self) -> None:
+        if self.markdown is not None and not self.frozen:
+            self.markdown.remove_class("-live")
+            self.source = self.markdown.source
+        self.frozen = True
+
+    def show(self, shown: bool) -> None:
+        """Rebuild the Markdown (True) or unmount it, keeping the current height (False)."""
+        if not self.frozen or shown == (self.markdown is not None):
+            return
+        if shown:
+            self.markdown = AnswerMarkdown(self.source)
+            self.call_later(self._rebuild, self.markdown)
+        elif self.markdown is not None and self.markdown.is_mounted and self.size.height:
+            self.styles.height = self.size.height
+            self.call_later(self._drop, self.markdown)
+            self.markdown = None
+
+    async def _drop(self, markdown: AnswerMarkdown) -> None:
+        await markdown.remove()
+        # Textual caches placements and displayed children per container: refresh both,
+        # or they keep the removed widgets alive.
+        self._clear_arrangement_cache()
+        self.displayed_children  # noqa: B018
+
+    async def _rebuild(self, markdown: AnswerMarkdown) -> None:
+        if markdown is self.markdown:
+            await self.mount(markdown)  # rendered when this returns: only then drop the fixed height
+            if markdown is self.markdown:
+                self.styles.height = "auto"
+
+
+class AnswerView(Widget):
+    """One assistant answer, streamed: `append` fragments, then `await finish()`.
+
+    Frozen segments further than `KEEP_SCREENS` screen heights from the viewport are unmounted
+    (only their source and height stay) and rebuilt when they come within `SHOW_SCREENS`:
+    Textual re-lays out every displayed widget whenever anything changes size, and Python's
+    garbage collector scans every live object, so without this each token would cost more
+    the longer the answer (and the conversation) grows.
+    """
+
+    DEFAULT_CSS = """
+    AnswerView { height: auto; layout: vertical; }
+    """
+
+    FLUSH_INTERVAL: ClassVar[float] = 1 / 30
+    SOFT_LIMIT: ClassVar[int] = 2048
+    HARD_LIMIT: ClassVar[int] = 8192
+    SHOW_SCREENS: ClassVar[float] = 2
+    KEEP_SCREENS: ClassVar[float] = 3
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._fragments: list[str] = []
+        self._pending: list[str] = []
+        self._held = ""  # an unfinished escape sequence, kept until its end arrives
+        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        self._live: AnswerSegment | None = None
+        self._preview: BlockPreview | None = None
+        self._segments: list[AnswerSegment] = []
+        self._width = 0
+        self._lock = asyncio.Lock()
+        self._timer: Timer | None = None
+        self._remeasure_timer: Timer | None = None
+        self._ready = False
+        self._finish_on_mount = False
+        self._initial: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything appended so far (raw, as received)."""
+        if len(self._fragments) > 1:
+            self._fragments[:] = ["".join(self._fragments)]
+        return self._fragments[0] if self._fragments else ""
+
+    @property
+    def segments(self) -> list[AnswerSegment]:
+        """The Markdown segments, in order (the last may be live)."""
+        return list(self._segments)
+
+    @property
+    def live_segment(self) -> AnswerMarkdown | None:
+        """The Markdown segment still receiving text, if any."""
+        return None if self._live is None else self._live.markdown
+
+    def append(self, text: str) -> None:
+        """Buffer a fragment; it is rendered at the next frame. Never awaits."""
+        if text:
+            self._fragments.append(text)
+            self._pending.append(text)
+            self._schedule()
+
+    async def flush(self) -> None:
+        """Render what has been appended so far now, without finishing (frames do this anyway)."""
+        if self._ready:
+            async with self._lock:
+                await self._flush(final=False)
+
+    async def finish(self) -> None:
+        """Render everything appended (the tail included) and freeze all segments."""
+        if not self._ready:
+            self._finish_on_mount = True
+            return
+        async with self._lock:
+            await self._flush(final=True)
+
+    def set_text(self, text: str) -> None:
+        """Show a finished answer (from history): each segment rendered once, all static."""
+        self._fragments = [text] if text else []
+        self._pending.clear()
+        self._held = ""
+        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        if self._ready:
+            self.call_later(self._replace, text)
+        else:
+            self._initial = text
+
+    def compose(self) -> ComposeResult:
+        if self._initial:
+            yield from self._frozen_segments(self._initial)
+        self._initial = None
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._virtualize)
+        if self._finish_on_mount:
+            self.call_later(self.finish)
+        elif self._pending:
+            self._schedule()
+
+    def on_markdown_table_of_contents_updated(self, event: Markdown.TableOfContentsUpdated) -> None:
+        event.stop()
+
+    def on_resize(self, event: Resize) -> None:
+        if self._width and event.size.width != self._width and self._remeasure_timer is None:
+            self._remeasure_timer = self.set_timer(0.3, self._remeasure)
+        self._width = event.size.width
+
+    def _remeasure(self) -> None:
+        """Heights kept for unmounted segments are stale at a new width: rebuild them all once."""
+        self._remeasure_timer = None
+        for segment in self._segments:
+            segment.show(True)
+
+    def _virtualize(self, screen: Screen[object]) -> None:
+        """After each layout, unmount frozen segments far from the viewport, rebuild near ones."""
+        height = screen.size.height
+        for segment in self._segments:
+            if segment.frozen and (region := segment.region):
+                distance = max(-region.bottom, region.y - height, 0)
+                if distance <= self.SHOW_SCREENS * height:
+                    segment.show(True)
+                elif distance > self.KEEP_SCREENS * height:
+                    segment.show(False)
+
+    def _frozen_segments(self, text: str) -> list[AnswerSegment]:
+        segments = [AnswerSegment(source) for source in segment_sources(strip_control(text))]
+        self._segments += segments
+        return segments
+
+    def _schedule(self) -> None:
+        if self._timer is None and self._ready:
+            self._timer = self.set_timer(self.FLUSH_INTERVAL, self._on_timer, name="answer-flush")
+
+    async def _on_timer(self) -> None:
+        self._timer = None
+        async with self._lock:
+            await self._flush(final=False)
+
+    async def _replace(self, text: str) -> None:
+        async with self._lock:
+            self._live = self._preview = None
+            self._segments = []
+            with self.app.batch_update():
+                await self.remove_children()
+                if text:
+                    await self.mount_all(self._frozen_segments(text))
+
+    async def _flush(self, final: bool) -> None:
+        raw = self._held + "".join(self._pending)
+        self._pending.clear()
+        ready, self._held = (raw, "") if final else split_incomplete_escape(raw)
+        ops = self._splitter.feed(strip_control(ready)) if ready else []
+        if final:
+            ops += self._splitter.finish()
+        if ops:
+            with self.app.batch_update():
+                await self._apply(ops)
+
+    async def _apply(self, ops: list[Op]) -> None:
+        for op in ops:
+            if isinstance(op, Prose):
+                if self._live is None:
+                    self._live = AnswerSegment(live=True)
+                    self._segments.append(self._live)
+                    await self.mount(self._live)
+                assert self._live.markdown is not None
+                await self._live.markdown.append(op.text)
+            elif isinstance(op, Break):
+                if self._live is not None:
+                    self._live.freeze()
+                    self._live = None
+            elif isinstance(op, BlockStart):
+                self._preview = BlockPreview(op.kind, op.header)
+                await self.mount(self._preview)
+            elif isinstance(op, BlockLine):
+                if self._preview is not None:
+                    self._preview.add_line(op.line)
+            elif isinstance(op, BlockPartial):
+                if self._preview is not None:
+                    self._preview.set_partial(op.text)
+            elif isinstance(op, BlockEnd):
+                block = AnswerSegment(op.source)
+                self._segments.append(block)
+                if self._preview is not None:
+                    await self.mount(block, before=self._preview)
+                    await self._preview.remove()
+                    self._preview = None
+                else:
+                    await self.mount(block)
+        if self._preview is not None:
+            await self._preview.sync()

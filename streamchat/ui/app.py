@@ -1,0 +1,329 @@
+"""The chat app: a conversation that streams, a prompt, a status line, one worker per turn.
+
+Data flows one way: ``Agent.run_turn()`` events -> the turn worker -> widgets.
+Widgets never touch the network; they post messages up (a prompt was sent,
+the view stopped following) and the app acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
+
+from streamchat.config import Settings
+from streamchat.events import AnyEvent, ErrorEvent
+from streamchat.messages import ChatMessage
+from streamchat.timing import Clock
+from streamchat.ui.widgets.commands import ChatCommands
+from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.hint import NewContentHint
+from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.slash import SlashCommands
+from streamchat.ui.widgets.status import LiveStats, StatusLine
+from streamchat.ui.widgets.turn import AssistantTurn
+
+if TYPE_CHECKING:
+    from streamchat.agent import Agent
+    from streamchat.demos import Demo
+
+BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
+"""Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
+
+
+def _create_agent(settings: Settings) -> Agent:
+    from streamchat.factory import make_agent
+
+    return make_agent(settings)
+
+
+class StreamChatApp(App[None]):
+    """A full-screen chat that streams the model's answer token by token."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "streamchat"
+    COMMANDS = App.COMMANDS | {ChatCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+r", "retry", "Retry"),
+        Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("end", "follow", "Follow", priority=True),
+        Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
+    ]
+
+    turn_running = reactive(False, bindings=True)
+    """True while a turn's worker runs."""
+    following = reactive(True, bindings=True)
+    """True while the conversation follows new content."""
+
+    def __init__(self, settings: Settings, agent: Agent | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        """The settings in force (``/model``, ``/system``, ``/tools`` replace them)."""
+        self.agent: Agent | None = agent
+        """The agent; created in a thread after the first frame when not given."""
+        self.clock: Clock = time.perf_counter
+        """Where the UI's timings come from (tests freeze it)."""
+        self.history: list[ChatMessage] = self._fresh_history()
+        """The conversation sent to the model, system prompt first when set."""
+        self.last_events: list[AnyEvent] = []
+        """Every event of the last turn, in order (for tests and debugging)."""
+        self.last_prompt: str | None = None
+        """The user text of the last turn, for retry."""
+        self.can_retry_blocking = False
+        """True when the last turn's stream failed before any token (offer a non-streaming retry)."""
+        self._turn_user: ChatMessage | None = None
+        self._turn_view: AssistantTurn | None = None
+        self._agent_worker: Worker[Agent] | None = None
+        self._turn_worker: Worker[None] | None = None
+        self._tools_note_shown = False
+        self.slash = SlashCommands(self)
+        """The ``/`` commands typed in the prompt."""
+        self.race_prompt: str | None = None
+        """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
+        self.demo: Demo | None = None
+        """Set by ``streamchat demo N``: run this demo at start-up."""
+
+    # -- layout and start-up
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≋")
+        yield Conversation(id="conversation")
+        yield NewContentHint(id="hint")
+        yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.settings.model_name
+        self.describe()
+        self.query_one(Prompt).focus()
+        if self.agent is None:
+            self.call_after_refresh(self._load_agent)
+        if self.race_prompt is not None:
+            self.call_after_refresh(self.action_race)
+        if self.demo is not None:
+            self.call_after_refresh(self.slash.demo, self.demo)
+
+    def describe(self) -> None:
+        """Show backend, model and tools in the status line."""
+        self.query_one(StatusLine).describe(self.settings, self.agent.backend.description if self.agent else None)
+
+    def _load_agent(self) -> None:
+        if self.agent is None and self._agent_worker is None:
+            settings = self.settings
+            self._agent_worker = self.run_worker(
+                lambda: _create_agent(settings), thread=True, group="agent", exit_on_error=False
+            )
+
+    async def get_agent(self) -> Agent:
+        """The agent, waiting for it to be created if need be (raises what creating it raised)."""
+        if self.agent is None:
+            self._load_agent()
+            assert self._agent_worker is not None
+            try:
+                await self._agent_worker.wait()
+            except WorkerFailed as failed:
+                self._agent_worker = None  # the next turn tries again
+                raise failed.error from None
+            self._agent_loaded()
+        assert self.agent is not None
+        return self.agent
+
+    @on(Worker.StateChanged)
+    def _agent_loaded(self) -> None:
+        """Take the agent as soon as its worker is done (and show its backend)."""
+        worker = self._agent_worker
+        if self.agent is None and worker is not None and worker.state == WorkerState.SUCCESS:
+            self.agent = agent = worker.result
+            assert agent is not None
+            agent.settings = self.settings
+            self.describe()
+
+    def _fresh_history(self) -> list[ChatMessage]:
+        prompt = self.settings.system_prompt
+        return [ChatMessage(role="system", content=prompt)] if prompt else []
+
+    # -- bindings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show and run only the bindings that apply now."""
+        if action == "stop":
+            return self.turn_running
+        if action == "retry":
+            return not self.turn_running and self.last_prompt is not None
+        if action == "retry_blocking":
+            return not self.turn_running and self.can_retry_blocking
+        if action in ("follow", "scroll_conversation") and len(self.screen_stack) > 1:
+            return False  # a modal screen (palette, system prompt) has these keys
+        if action == "follow":
+            return not self.following
+        return True
+
+    @on(Conversation.FollowChanged)
+    def _follow_changed(self, event: Conversation.FollowChanged) -> None:
+        self.following = event.following
+        self.query_one(NewContentHint).set_class(not event.following, "-visible")
+
+    @on(NewContentHint.Follow)
+    def action_follow(self) -> None:
+        """Jump to the bottom and follow the stream again."""
+        self.query_one(Conversation).follow()
+
+    def action_scroll_conversation(self, pages: int) -> None:
+        """Scroll the conversation by pages (the prompt keeps focus)."""
+        conversation = self.query_one(Conversation)
+        if pages < 0:
+            conversation.scroll_page_up()
+        else:
+            conversation.scroll_page_down()
+
+    # -- sending and the turn worker
+
+    @on(Prompt.Submitted)
+    async def _submitted(self, event: Prompt.Submitted) -> None:
+        if await self.slash.run(event.text):
+            event.prompt.remember(event.text)
+            event.prompt.clear()
+            return
+        if self.turn_running:
+            self.notify("Still answering — press esc to stop it first.", severity="warning")
+            return
+        event.prompt.remember(event.text)
+        event.prompt.clear()
+        await self.send(event.text[1:] if event.text.startswith("//") else event.text)
+
+    async def send(self, text: str) -> None:
+        """Show the user's prompt and start a turn for it."""
+        conversation = self.query_one(Conversation)
+        await conversation.mount(UserMessage(text))
+        conversation.follow()
+        self.start_turn(text)
+
+    def start_turn(self, text: str, *, stream: bool = True) -> None:
+        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker."""
+        self.last_prompt = text
+        self.can_retry_blocking = False
+        self._turn_user = ChatMessage(role="user", content=text)
+        self.history.append(self._turn_user)
+        self.turn_running = True
+        self._turn_worker = self._run_turn(stream)
+
+    @work(exclusive=True, group="turn", exit_on_error=False)
+    async def _run_turn(self, stream: bool) -> None:
+        """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
+        turn = self._turn_view = AssistantTurn(self.clock)
+        await self.query_one(Conversation).mount(turn)
+        await turn.start()
+        stats = LiveStats(self.clock, self.clock())
+        self.query_one(StatusLine).track(stats)
+        self.last_events = []
+        try:
+            await self._stream_turn(turn, stats, stream)
+        except asyncio.CancelledError:
+            stats.finish("stopped")
+            self.call_later(turn.stopped)
+            raise
+        finally:
+            if self._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
+                self.turn_running = False
+                self.query_one(StatusLine).refresh_stats()
+
+    async def _stream_turn(self, turn: AssistantTurn, stats: LiveStats, stream: bool) -> None:
+        """Feed the agent's events to the turn's widgets and the status line."""
+        try:
+            agent = await self.get_agent()
+        except Exception as exc:  # noqa: BLE001 - the agent could not be made: say so in place
+            stats.finish("error")
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            await turn.show_error(ErrorEvent("config", str(message)), "ctrl+r to retry")
+            turn.add_class("-error")
+            return
+        await self._note_tools(agent)
+        async with aclosing(agent.run_turn(self.history, stream=stream)) as events:
+            async for event in events:
+                self.last_events.append(event)
+                stats.observe(event)
+                if isinstance(event, ErrorEvent):
+                    blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
+                    self.can_retry_blocking = blocking
+                    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
+                    await turn.show_error(event, hint)
+                else:
+                    await turn.handle(event)
+
+    async def _note_tools(self, agent: Agent) -> None:
+        """Say once, quietly, when tools are on but this backend cannot use them."""
+        if self._tools_note_shown or not self.settings.tools_enabled or agent.backend.supports_tools:
+            return
+        self._tools_note_shown = True
+        note = Note(f"Tools are on, but the {agent.backend.name} backend cannot call them: answering without tools.",
+                    classes="tools-note")
+        await self.query_one(Conversation).mount(note, before=self._turn_view)
+
+    # -- actions
+
+    def action_stop(self) -> None:
+        """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""
+        self.workers.cancel_group(self, "turn")
+
+    async def action_retry(self, stream: bool = True) -> None:
+        """Run the last prompt again, dropping the last turn's answer from history and view."""
+        if self.turn_running or self.last_prompt is None:
+            return
+        if self._turn_user in self.history:
+            del self.history[self.history.index(self._turn_user):]
+        if self._turn_view is not None:
+            await self._turn_view.remove()
+            self._turn_view = None
+        self.query_one(Conversation).follow()
+        self.start_turn(self.last_prompt, stream=stream)
+
+    async def action_retry_blocking(self) -> None:
+        """Retry the last turn with a blocking (non-streaming) request."""
+        await self.action_retry(stream=False)
+
+    async def action_new_chat(self) -> None:
+        """Start over: no context, empty view."""
+        self.action_stop()
+        self.history = self._fresh_history()
+        self.last_prompt, self.last_events, self._turn_view, self._turn_user = None, [], None, None
+        self.can_retry_blocking = False
+        await self.query_one(Conversation).clear()
+        self.query_one(StatusLine).clear()
+        self.query_one(Prompt).focus()
+        self.refresh_bindings()
+
+    def update_settings(self, settings: Settings) -> None:
+        """Replace the settings (and the agent's), and show them."""
+        self.settings = settings
+        if self.agent is not None:
+            self.agent.settings = settings
+        self.sub_title = settings.model_name
+        self.describe()
+
+    async def note(self, text: str) -> None:
+        """Add a dim note from the app to the conversation."""
+        conversation = self.query_one(Conversation)
+        await conversation.mount(Note(text))
+        conversation.follow()
+
+    def action_race(self) -> None:
+        """Open the race pane (placeholder until the lead wires it)."""
+        self.notify("race pane not available yet")
+
+
+def make_app(settings: Settings, agent: Agent | None = None) -> StreamChatApp:
+    """The chat app for ``settings``; the one factory the CLI and the tests use."""
+    return StreamChatApp(settings, agent)

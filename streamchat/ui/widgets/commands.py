@@ -1,0 +1,113 @@
+"""The chat's commands and keys: one table behind the ``/`` commands, the command palette and /help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from streamchat.ui.app import StreamChatApp
+
+
+@dataclass(frozen=True)
+class ChatCommand:
+    """One command: how it is typed, how the palette shows it, what the palette runs."""
+
+    usage: str
+    """How it is typed in the prompt, e.g. ``/model NAME``."""
+    title: str
+    """Its name in the command palette."""
+    help: str
+    """One line saying what it does."""
+    line: str
+    """The prompt line the palette runs; one ending in a space is put in the prompt to be completed."""
+
+
+CHAT_COMMANDS: tuple[ChatCommand, ...] = (
+    ChatCommand("/new", "New chat", "Clear the conversation and its context", "/new"),
+    ChatCommand("/system [TEXT]", "System prompt…", "Set the system prompt (no text: open the editor)", "/system"),
+    ChatCommand("/model NAME", "Change model…", "Ask another model from the next turn on", "/model "),
+    ChatCommand("/tools [on|off]", "Toggle tools", "Offer the built-in tools to the model, or not", "/tools"),
+    ChatCommand("/theme [NAME]", "Change theme…", "Pick a colour theme", "/theme"),
+    ChatCommand("/copy", "Copy last answer", "Copy the last answer to the clipboard", "/copy"),
+    ChatCommand("/copy code", "Copy last code block", "Copy the last fenced code block of the last answer",
+                "/copy code"),
+    ChatCommand("/retry", "Retry last turn", "Run the last prompt again", "/retry"),
+    ChatCommand("/race", "Race pane", "Compare streaming and blocking side by side", "/race"),
+    ChatCommand("/help", "Help", "List commands and keys", "/help"),
+    ChatCommand("/quit", "Quit", "Leave streamchat", "/quit"),
+)
+"""Every chat command, in the order /help lists them."""
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "send the prompt"),
+    ("ctrl+j", "new line in the prompt (also shift+enter / alt+enter if the terminal reports them)"),
+    ("up / down", "recall earlier prompts (in an empty prompt)"),
+    ("esc", "stop the answer (while it streams)"),
+    ("ctrl+r", "retry the last turn"),
+    ("ctrl+b", "retry without streaming (after a stream failed before any token)"),
+    ("ctrl+n", "new chat"),
+    ("end", "follow the conversation again (after scrolling up)"),
+    ("pgup / pgdn", "scroll the conversation"),
+    ("enter / click", "on a tool row: show its arguments and result"),
+    ("ctrl+p", "command palette"),
+    ("ctrl+q", "quit"),
+)
+"""The key bindings, for /help and the README."""
+
+_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+_OPENING = re.compile(r"^(?:`{3,}|~{3,})[^\n]*\n", re.MULTILINE)
+
+
+def parse_slash(text: str) -> tuple[str, str] | None:
+    """``("model", "gpt-4o")`` for ``/model gpt-4o``; None when the text is not a command (``//`` escapes)."""
+    if not text.startswith("/") or text.startswith("//"):
+        return None
+    name, _, argument = text[1:].partition(" ")
+    return name.strip().lower(), argument.strip()
+
+
+def last_code_block(text: str) -> str | None:
+    """The body of the last fenced code block in Markdown ``text``, if any (an unclosed one counts)."""
+    blocks = [match.group("body") for match in _FENCE.finditer(text)]
+    if blocks:
+        return blocks[-1]
+    openings = list(_OPENING.finditer(text))
+    return text[openings[-1].end():] if openings else None
+
+
+def help_text() -> str:
+    """The /help note: commands, then keys."""
+    width = max(len(command.usage) for command in CHAT_COMMANDS)
+    lines = ["Commands (type them in the prompt, or find them with ctrl+p)"]
+    lines += [f"  {command.usage.ljust(width)}  {command.help}" for command in CHAT_COMMANDS]
+    key_width = max(len(key) for key, _ in KEYS)
+    lines += ["Keys", *(f"  {key.ljust(key_width)}  {description}" for key, description in KEYS)]
+    return "\n".join(lines)
+
+
+class ChatCommands(Provider):
+    """The chat commands in Textual's command palette (ctrl+p)."""
+
+    def _run(self, command: ChatCommand) -> Callable[[], Awaitable[None]]:
+        app: StreamChatApp = self.app  # type: ignore[assignment]
+        return partial(app.slash.palette, command.line)
+
+    async def discover(self) -> Hits:
+        """Every command, for the palette's empty search."""
+        for command in CHAT_COMMANDS:
+            yield DiscoveryHit(command.title, self._run(command), help=f"{command.usage} · {command.help}")
+
+    async def search(self, query: str) -> Hits:
+        """Commands whose title or ``/`` form matches ``query``."""
+        matcher = self.matcher(query)
+        for command in CHAT_COMMANDS:
+            score = max(matcher.match(command.title), matcher.match(command.usage))
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.title), self._run(command),
+                          help=f"{command.usage} · {command.help}")

@@ -1,0 +1,84 @@
+"""The prompt: a multi-line text area where Enter sends and Ctrl+J adds a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
+"""Keys that insert a newline. Ctrl+J works in every terminal; Shift+Enter and
+Alt+Enter only where the terminal reports them (kitty keyboard protocol)."""
+
+
+class Prompt(TextArea):
+    """Where the user types. Posts ``Prompt.Submitted`` on Enter; Up/Down recall earlier prompts."""
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed Enter on a prompt that is not blank."""
+
+        prompt: Prompt
+        """The prompt that sent it."""
+        text: str
+        """What the user typed, stripped of surrounding blank lines."""
+
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(
+            "", soft_wrap=True, tab_behavior="focus", show_line_numbers=False,
+            highlight_cursor_line=False, placeholder=placeholder, id=id, compact=True,
+        )
+        self.recall: list[str] = []
+        """Prompts sent so far, oldest first."""
+        self._recall_index: int | None = None
+
+    def remember(self, text: str) -> None:
+        """Add a sent prompt to the recall list (skipping an immediate repeat)."""
+        if not self.recall or self.recall[-1] != text:
+            self.recall.append(text)
+        self._recall_index = None
+
+    def on_key(self, event: events.Key) -> None:
+        """Enter sends; the newline keys insert a line break."""
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            text = self.text.strip("\n")
+            if text.strip():
+                self.post_message(self.Submitted(self, text))
+        elif event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.insert("\n")
+
+    def _recalling(self) -> bool:
+        """True when Up/Down should walk the recall list rather than move the cursor."""
+        if not self.recall:
+            return False
+        if not self.text:
+            return True
+        index = self._recall_index
+        return index is not None and self.text == (self.recall[index] if index < len(self.recall) else "")
+
+    def _show_recalled(self, index: int) -> None:
+        self._recall_index = index
+        self.load_text(self.recall[index] if index < len(self.recall) else "")
+        self.move_cursor(self.document.end)
+
+    def action_cursor_up(self, select: bool = False) -> None:
+        """Recall the previous prompt when the prompt is empty (or shows a recalled one)."""
+        if not select and self.cursor_at_first_line and self._recalling():
+            index = len(self.recall) if self._recall_index is None else self._recall_index
+            if index > 0:
+                self._show_recalled(index - 1)
+            return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        """Walk forward through recalled prompts, back to an empty prompt."""
+        if not select and self._recall_index is not None and self.cursor_at_last_line and self._recalling():
+            self._show_recalled(min(self._recall_index + 1, len(self.recall)))
+            return
+        super().action_cursor_down(select)

@@ -1,0 +1,146 @@
+"""What the ``/`` commands typed in the prompt (and the palette's commands) do."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from streamchat.messages import ChatMessage
+from streamchat.ui.screens.system_prompt import SystemPromptScreen
+from streamchat.ui.widgets.commands import help_text, last_code_block, parse_slash
+from streamchat.ui.widgets.prompt import Prompt
+
+if TYPE_CHECKING:
+    from streamchat.demos import Demo
+    from streamchat.ui.app import StreamChatApp
+
+
+class SlashCommands:
+    """Runs ``/`` commands against the app: ``do_<name>(argument)`` for each command."""
+
+    def __init__(self, app: StreamChatApp) -> None:
+        self.app = app
+        """The app the commands act on."""
+
+    async def run(self, text: str) -> bool:
+        """Run ``text`` if it is a ``/`` command; False when it is an ordinary prompt."""
+        parsed = parse_slash(text)
+        if parsed is None:
+            return False
+        name, argument = parsed
+        handler: Callable[[str], Awaitable[None]] | None = getattr(self, f"do_{name or 'help'}", None)
+        if handler is None:
+            self.app.notify(f"Unknown command /{name} — /help lists them (// sends a line starting with /).",
+                            severity="warning", markup=False)
+        else:
+            await handler(argument)
+        return True
+
+    async def palette(self, line: str) -> None:
+        """Run a command chosen in the palette; one that needs an argument goes to the prompt to be completed."""
+        if line.endswith(" "):
+            prompt = self.app.query_one(Prompt)
+            prompt.load_text(line)
+            prompt.move_cursor(prompt.document.end)
+            prompt.focus()
+        else:
+            await self.run(line)
+
+    async def demo(self, demo: Demo) -> None:
+        """Run a demo: say what to watch, then send its prompt (or open the race pane)."""
+        from streamchat.demos import NEEDS_TOOLS_MESSAGE
+
+        app = self.app
+        await app.note(f"Demo {demo.number} · {demo.title}: {demo.watch}")
+        if demo.race:
+            app.race_prompt = demo.prompt
+            app.action_race()
+        elif demo.needs_tools and (app.settings.use_local or not app.settings.tools_enabled):
+            await app.note(NEEDS_TOOLS_MESSAGE.format(number=demo.number))
+        else:
+            app.query_one(Prompt).remember(demo.prompt)
+            await app.send(demo.prompt)
+
+    async def do_new(self, argument: str) -> None:
+        """``/new``: a new chat."""
+        await self.app.action_new_chat()
+
+    async def do_system(self, argument: str) -> None:
+        """``/system [TEXT]``: set the system prompt, or open its editor."""
+        if argument:
+            await self.set_system_prompt(argument)
+        else:
+            self.app.push_screen(SystemPromptScreen(self.app.settings.system_prompt), self._system_prompt_chosen)
+
+    async def _system_prompt_chosen(self, text: str | None) -> None:
+        if text is not None:
+            await self.set_system_prompt(text)
+
+    async def set_system_prompt(self, text: str) -> None:
+        """Use ``text`` as the system prompt from now on, first in the history ("" removes it)."""
+        app = self.app
+        app.update_settings(replace(app.settings, system_prompt=text or None))
+        if app.history and app.history[0].role == "system":
+            app.history.pop(0)
+        if text:
+            app.history.insert(0, ChatMessage(role="system", content=text))
+        await app.note(f"system prompt: {text}" if text else "system prompt removed")
+
+    async def do_model(self, argument: str) -> None:
+        """``/model NAME``: ask another model from the next turn on."""
+        if not argument:
+            self.app.notify(f"The model is {self.app.settings.model_name}; /model NAME changes it.", markup=False)
+            return
+        self.app.update_settings(replace(self.app.settings, model=argument))
+        await self.app.note(f"model: {argument}")
+
+    async def do_tools(self, argument: str) -> None:
+        """``/tools [on|off]``: offer the tools or not (no argument: toggle)."""
+        if argument not in ("", "on", "off"):
+            self.app.notify("Use /tools on, /tools off, or /tools to toggle.", severity="warning", markup=False)
+            return
+        enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
+        self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
+        await self.app.note("tools on" if enabled else "tools off")
+
+    async def do_theme(self, argument: str) -> None:
+        """``/theme [NAME]``: set a theme, or pick one from a list."""
+        if not argument:
+            self.app.action_change_theme()
+        elif argument in self.app.available_themes:
+            self.app.theme = argument
+        else:
+            names = ", ".join(sorted(self.app.available_themes))
+            self.app.notify(f"Unknown theme {argument!r}. Themes: {names}", severity="warning", markup=False)
+
+    async def do_copy(self, argument: str) -> None:
+        """``/copy [code]``: copy the last answer, or its last code block, to the clipboard (OSC 52)."""
+        history = self.app.history
+        answer = next((m.content for m in reversed(history) if m.role == "assistant" and m.content), None)
+        code = argument == "code"
+        text = last_code_block(answer) if answer and code else answer
+        if not text:
+            self.app.notify("No code block in the last answer." if code else "Nothing to copy yet.",
+                            severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        what = "code block" if code else "answer"
+        self.app.notify(f"Copied the last {what} ({lines} line{'' if lines == 1 else 's'}).")
+
+    async def do_retry(self, argument: str) -> None:
+        """``/retry``: run the last prompt again."""
+        await self.app.action_retry()
+
+    async def do_race(self, argument: str) -> None:
+        """``/race``: open the race pane."""
+        self.app.action_race()
+
+    async def do_help(self, argument: str) -> None:
+        """``/help``: list commands and keys in the conversation."""
+        await self.app.note(help_text())
+
+    async def do_quit(self, argument: str) -> None:
+        """``/quit``: leave."""
+        self.app.exit()

@@ -1,0 +1,138 @@
+"""The status line: backend and model on the left, the turn's timing on the right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.timer import Timer
+from textual.widgets import Static
+
+from streamchat.config import Settings
+from streamchat.events import (
+    AnyEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallStarted,
+    TurnDone,
+)
+from streamchat.timing import Clock
+
+_TOKEN_EVENTS = (TextDelta, ReasoningDelta, ToolCallArgumentsDelta)
+_FIRST_TOKEN_EVENTS = (*_TOKEN_EVENTS, ToolCallStarted)
+
+
+@dataclass
+class LiveStats:
+    """The figures of the turn under way, kept up to date by the turn worker (cheaply, per event)."""
+
+    clock: Clock
+    """Where time comes from."""
+    started_at: float
+    """When the turn started."""
+    first_token_at: float | None = None
+    """When the first visible token arrived."""
+    tokens: int = 0
+    """Visible chunks so far (the server's figure replaces it at the end)."""
+    ended_at: float | None = None
+    """When the turn ended, however it ended."""
+    outcome: str | None = None
+    """None while running, else ``complete``, ``stopped``, ``error``..."""
+    done: TurnDone | None = None
+    """The turn's final figures, once it ended normally."""
+
+    def observe(self, event: AnyEvent) -> None:
+        """Count one event."""
+        if isinstance(event, _FIRST_TOKEN_EVENTS) and self.first_token_at is None:
+            self.first_token_at = self.clock()
+        if isinstance(event, _TOKEN_EVENTS):
+            self.tokens += 1
+        if isinstance(event, TurnDone):
+            self.finish(event.status, event)
+
+    def finish(self, outcome: str, done: TurnDone | None = None) -> None:
+        """The turn ended (``done`` is None when it was stopped)."""
+        if self.ended_at is None:
+            self.ended_at = self.clock()
+        self.outcome = outcome
+        self.done = done
+
+    def summary(self) -> str:
+        """One line: TTFT, tokens, tokens/s, elapsed (the agent's figures once the turn is done)."""
+        if self.done is not None:
+            ttft, tokens, rate = self.done.ttft_ms, self.done.tokens, self.done.tokens_per_s
+            elapsed = self.done.total_ms / 1000.0
+        else:
+            now = self.ended_at if self.ended_at is not None else self.clock()
+            first = self.first_token_at
+            ttft = None if first is None else (first - self.started_at) * 1000.0
+            tokens = self.tokens
+            span = None if first is None else now - first
+            rate = tokens / span if span and tokens > 1 else None
+            elapsed = now - self.started_at
+        parts = [
+            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms",
+            f"{tokens} tok",
+            "— tok/s" if rate is None else f"{rate:,.1f} tok/s",
+            f"{elapsed:.1f} s",
+        ]
+        if self.outcome not in (None, "complete"):
+            parts.insert(0, str(self.outcome))
+        return " · ".join(parts)
+
+
+class StatusLine(Horizontal):
+    """Backend, model and tools on the left; live or last-turn timing on the right.
+
+    The timing is redrawn from a timer a few times a second while a turn runs,
+    never per token.
+    """
+
+    REFRESH_INTERVAL = 0.25
+    """Seconds between redraws while a turn runs."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stats: LiveStats | None = None
+        """The turn being shown (attributes down: the app sets it)."""
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-backend", markup=False)
+        yield Static(id="status-stats", markup=False)
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
+
+    def describe(self, settings: Settings, backend: str | None = None) -> None:
+        """Show where requests go: the backend's own description once it exists, else what settings say."""
+        if backend is None:
+            backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
+        tools = "tools on" if settings.tools_enabled else "tools off"
+        self.query_one("#status-backend", Static).update(Content(f"{backend} · {settings.model_name} · {tools}"))
+
+    def track(self, stats: LiveStats) -> None:
+        """Show this turn's figures, live until it ends."""
+        self.stats = stats
+        self._tick()
+        if self._timer is not None:
+            self._timer.resume()
+
+    def clear(self) -> None:
+        """Forget the last turn's figures."""
+        self.stats = None
+        self._tick()
+
+    def _tick(self) -> None:
+        stats = self.stats
+        self.set_class(stats is not None and stats.outcome is None, "-running")
+        self.query_one("#status-stats", Static).update(Content(stats.summary() if stats else ""))
+        if (stats is None or stats.outcome is not None) and self._timer is not None:
+            self._timer.pause()
+
+    def refresh_stats(self) -> None:
+        """Redraw now (at the end of a turn)."""
+        self._tick()

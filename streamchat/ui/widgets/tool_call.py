@@ -1,0 +1,156 @@
+"""One tool call: a compact row that fills in live, runs with a spinner, and expands to show details."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar, Literal
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.reactive import var
+from textual.timer import Timer
+from textual.widgets import Static
+
+from streamchat.safety import strip_control
+from streamchat.timing import Clock
+from streamchat.ui.widgets.waiting import spinner_frame
+
+ToolState = Literal["streaming", "running", "ok", "error", "stopped"]
+"""Where a call is: arguments streaming in, running, or finished one way or another."""
+
+_ICONS = {"ok": ("✓", "$success"), "error": ("✗", "$error"), "stopped": ("■", "$warning")}
+
+
+def pretty_arguments(arguments: str) -> str:
+    """Arguments as indented JSON when they parse, else as they came."""
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except ValueError:
+        return arguments
+
+
+def one_line(text: str) -> str:
+    """``text`` squeezed onto one line (the row's CSS ellipsizes what does not fit)."""
+    return " ".join(text.split())
+
+
+class ToolCallRow(Vertical, can_focus=True):
+    """``▸ ✓ calculator 0.01 s {"expression": "2+2"} → 4``; click or Enter shows arguments and result."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "toggle_details", "Details")]
+
+    expanded = var(False, toggle_class="-expanded")
+    """Show the pretty-printed arguments and the whole result."""
+    state: var[ToolState] = var[ToolState]("streaming")
+    """Where the call is; mirrored as a CSS class ``-streaming``, ``-running``..."""
+
+    def __init__(self, call_id: str, name: str, clock: Clock) -> None:
+        super().__init__(classes="-streaming")
+        self.call_id = call_id
+        """The call id the events refer to."""
+        self.tool_name = strip_control(name)
+        """The tool's name, safe to show."""
+        self.clock = clock
+        """Where time comes from."""
+        self.arguments = ""
+        """The arguments so far (raw, as the model sent them)."""
+        self.result: str | None = None
+        """The result the model received, once finished."""
+        self.started_at = clock()
+        """When the row appeared (then when the tool started running)."""
+        self.elapsed_s: float | None = None
+        """How long the tool ran, once finished."""
+        self.stop_reason = "stopped"
+        """Why a ``stopped`` call did not finish: ``stopped`` (by the user) or ``not run``."""
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="tool-header", markup=False)
+        yield Static(classes="tool-body", markup=False)
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(0.1, self._render_header)
+        self._render_all()
+
+    # -- attributes down: the turn calls these as events arrive
+
+    def add_arguments(self, delta: str) -> None:
+        """More of the arguments streamed in."""
+        self.arguments += delta
+        self._render_header()
+
+    def complete(self, arguments: str) -> None:
+        """The arguments are complete."""
+        self.arguments = arguments
+        self._render_all()
+
+    def run(self, arguments: str) -> None:
+        """The tool started running."""
+        self.arguments = arguments
+        self.started_at = self.clock()
+        self.state = "running"
+
+    def finish(self, content: str, is_error: bool, elapsed_s: float) -> None:
+        """The tool finished (or failed)."""
+        self.result = content
+        self.elapsed_s = elapsed_s
+        self.state = "error" if is_error else "ok"
+
+    def stop(self, reason: str = "stopped") -> None:
+        """The call will not finish: the user stopped the turn, or it ended without running it."""
+        if self.state in ("streaming", "running"):
+            self.stop_reason = reason
+            self.state = "stopped"
+
+    # -- rendering
+
+    def watch_state(self, old: ToolState, new: ToolState) -> None:
+        self.remove_class(f"-{old}")
+        self.add_class(f"-{new}")
+        if new in ("ok", "error", "stopped") and self._timer is not None:
+            self._timer.stop()
+        self._render_all()
+
+    def watch_expanded(self) -> None:
+        self._render_header()
+
+    def action_toggle_details(self) -> None:
+        """Expand or collapse the details."""
+        self.expanded = not self.expanded
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.action_toggle_details()
+
+    def _render_all(self) -> None:
+        self._render_header()
+        if not self.is_mounted:
+            return
+        parts: list[str | tuple[str, str]] = [("arguments\n", "dim"), strip_control(pretty_arguments(self.arguments))]
+        if self.result is not None:
+            parts += [("\nresult\n", "dim"), strip_control(self.result)]
+        self.query_one(".tool-body", Static).update(Content.assemble(*parts))
+
+    def _render_header(self) -> None:
+        if not self.is_mounted:
+            return
+        state = self.state
+        if state in _ICONS:
+            icon = _ICONS[state]
+        else:
+            icon = (spinner_frame(self.clock() - self.started_at), "$accent")
+        arrow = "▾ " if self.expanded else "▸ "
+        parts: list[str | tuple[str, str]] = [(arrow, "dim"), icon, " ", (self.tool_name, "bold")]
+        if state == "running":
+            parts.append((f" {self.clock() - self.started_at:.1f} s", "dim"))
+        elif self.elapsed_s is not None:
+            parts.append((f" {self.elapsed_s:.2f} s", "dim"))
+        elif state == "stopped":
+            parts.append((f" {self.stop_reason}", "$warning"))
+        parts += [" ", one_line(strip_control(self.arguments))]
+        if self.result is not None:
+            parts += [(" → ", "dim"), one_line(strip_control(self.result[:500]))]
+        self.query_one(".tool-header", Static).update(Content.assemble(*parts))

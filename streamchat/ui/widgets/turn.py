@@ -1,0 +1,139 @@
+"""One assistant turn in the conversation: answer blocks, tool rows and notes, in the order they happened."""
+
+from __future__ import annotations
+
+from textual.containers import Vertical
+
+from streamchat.events import (
+    AnyEvent,
+    ErrorEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallComplete,
+    ToolCallStarted,
+    ToolResult,
+    ToolRunning,
+    TurnDone,
+)
+from streamchat.safety import strip_control
+from streamchat.timing import Clock
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.widgets.error import ErrorNote
+from streamchat.ui.widgets.message import Note
+from streamchat.ui.widgets.tool_call import ToolCallRow
+from streamchat.ui.widgets.waiting import WaitingIndicator
+
+STOPPED_EARLY = "■ stopped before any answer"
+"""The note left when the user stops a turn before its first token."""
+STOPPED = "■ stopped"
+"""The mark under a partial answer the user stopped."""
+
+
+class AssistantTurn(Vertical):
+    """Everything the assistant did in one turn. The app's turn worker feeds it events (attributes down).
+
+    Each round of the turn gets its own answer block after the previous round's
+    tool rows; a waiting indicator stands in for the answer until the first
+    token of a round lands. The outcome is a CSS class: ``-complete``,
+    ``-stopped``, ``-error``...
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(classes="-running")
+        self.clock = clock
+        """Where time comes from (frozen in snapshot tests)."""
+        self.tools: dict[str, ToolCallRow] = {}
+        """Tool rows by call id."""
+        self.answers: list[AnswerView] = []
+        """Answer blocks, in order (reasoning blocks included)."""
+        self._open: list[AnswerView] = []
+        self.has_output = False
+        """True once any token, tool call or error appeared."""
+
+    async def start(self) -> None:
+        """Show the waiting indicator (call once the turn is mounted)."""
+        await self.mount(WaitingIndicator(self.clock))
+
+    @property
+    def text(self) -> str:
+        """The answer text of the turn so far (reasoning excluded)."""
+        return "".join(view.text for view in self.answers if not view.has_class("reasoning"))
+
+    async def handle(self, event: AnyEvent) -> None:
+        """Show one event."""
+        if isinstance(event, TextDelta | ReasoningDelta):
+            if event.text:
+                view = await self._block("reasoning" if isinstance(event, ReasoningDelta) else "answer")
+                view.append(strip_control(event.text))
+        elif isinstance(event, ToolCallStarted):
+            await self._output()
+            row = ToolCallRow(event.id, event.name, self.clock)
+            self.tools[event.id] = row
+            await self.mount(row)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            if event.id in self.tools:
+                self.tools[event.id].add_arguments(event.delta)
+        elif isinstance(event, ToolCallComplete):
+            if event.id in self.tools:
+                self.tools[event.id].complete(event.arguments)
+        elif isinstance(event, ToolRunning):
+            if event.id in self.tools:
+                self.tools[event.id].run(event.arguments)
+        elif isinstance(event, ToolResult):
+            if event.id in self.tools:
+                self.tools[event.id].finish(event.content, event.is_error, event.elapsed_s)
+            if all(row.state not in ("streaming", "running") for row in self.tools.values()):
+                await self.mount(WaitingIndicator(self.clock))
+        elif isinstance(event, TurnDone):
+            await self._settle()
+            if event.status == "length":
+                await self.mount(Note("… cut off: the answer reached the token limit", classes="turn-note"))
+            self._outcome(event.status)
+
+    async def show_error(self, error: ErrorEvent, hint: str) -> None:
+        """Show an error where it happened, after whatever had streamed."""
+        await self._output()
+        await self._settle()
+        await self.mount(ErrorNote(error.kind, error.message, hint))
+
+    async def stopped(self) -> None:
+        """The user stopped the turn: keep what streamed, visibly marked."""
+        if not self.is_attached:
+            return  # a new chat removed it
+        for row in self.tools.values():
+            row.stop()
+        early = not self.has_output
+        await self._settle()
+        await self.mount(Note(STOPPED_EARLY if early else STOPPED, classes="turn-note stopped-note"))
+        self._outcome("stopped")
+
+    async def _settle(self) -> None:
+        """Finish every answer block, drop the waiting indicator, and end calls that will never run."""
+        for row in self.tools.values():
+            row.stop("not run")
+        await self.query(WaitingIndicator).remove()
+        while self._open:
+            await self._open.pop(0).finish()
+
+    def _outcome(self, status: str) -> None:
+        self.remove_class("-running")
+        self.add_class(f"-{status}")
+
+    async def _output(self) -> None:
+        """Something visible arrived: the waiting indicator goes."""
+        self.has_output = True
+        await self.query(WaitingIndicator).remove()
+
+    async def _block(self, kind: str) -> AnswerView:
+        """The answer block for ``kind`` at the end of the turn, mounting a new one if the last child is not one."""
+        last = self.children[-1] if self.children else None
+        if isinstance(last, AnswerView) and last.has_class(kind):
+            return last
+        await self._output()
+        view = AnswerView()
+        view.add_class(kind)
+        self.answers.append(view)
+        self._open.append(view)
+        await self.mount(view)
+        return view

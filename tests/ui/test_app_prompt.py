@@ -1,0 +1,113 @@
+"""The prompt (Enter, Ctrl+J, recall), new chat, the system prompt, `/` commands and the palette."""
+
+from __future__ import annotations
+
+from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from fake_server import FakeServer, text_response
+from textual.widgets import TextArea
+
+from streamchat.ui.app import StreamChatApp
+from streamchat.ui.screens.system_prompt import SystemPromptScreen
+from streamchat.ui.widgets.commands import last_code_block, parse_slash
+from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.turn import AssistantTurn
+
+CODE_ANSWER = "Here:\n\n```python\nprint('one')\n```\n\nand\n\n```sh\necho two\n```\n"
+
+
+async def test_up_recalls_earlier_prompts_and_down_returns(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("one"), text_response("two"))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "first question")
+        await ask(pilot, "second question")
+        prompt = app.query_one(Prompt)
+        await pilot.press("up")
+        assert prompt.text == "second question"
+        await pilot.press("up")
+        assert prompt.text == "first question"
+        await pilot.press("down")
+        assert prompt.text == "second question"
+        await pilot.press("down")
+        assert prompt.text == ""
+
+
+async def test_ctrl_j_and_shift_or_alt_enter_insert_newlines_and_enter_sends(app: StreamChatApp,
+                                                                   fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("ok"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", "ctrl+j", "b", "shift+enter", "c", "alt+enter", "d")
+        assert app.query_one(Prompt).text == "a\nb\nc\nd" and not fake_server.requests
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.turn_running and bool(app.history), "the turn")
+        assert fake_server.requests[0].messages[-1]["content"] == "a\nb\nc\nd"
+
+
+async def test_new_chat_clears_history_and_view(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("first answer"), text_response("fresh"))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "remember this")
+        assert len(app.history) == 2
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.history == [] and not app.query(UserMessage) and not app.query(AssistantTurn)
+        assert "Retry" not in footer_labels(app)
+        await ask(pilot, "new topic")
+        assert fake_server.requests[1].messages == [{"role": "user", "content": "new topic"}]
+
+
+async def test_system_prompt_screen_sets_the_first_message(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("Arr."))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"system prompt")
+        await wait_for(pilot, lambda: "System prompt" in screen_text(app), "the palette hit")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SystemPromptScreen), "the system prompt screen")
+        app.screen.query_one(TextArea).insert("Talk like a pirate.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.settings.system_prompt == "Talk like a pirate."
+        await ask(pilot, "hello")
+        assert fake_server.requests[0].messages[0] == {"role": "system", "content": "Talk like a pirate."}
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert [(m.role, m.content) for m in app.history] == [("system", "Talk like a pirate.")]
+
+
+async def test_slash_commands_model_tools_system_copy_and_help(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response([CODE_ANSWER]))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await send(pilot, "/model other-model")
+        await send(pilot, "/tools off")
+        await send(pilot, "/system Be brief.")
+        await pilot.pause()
+        assert (app.settings.model_name, app.settings.tools_enabled) == ("other-model", False)
+        await ask(pilot, "code please")
+        body = fake_server.requests[0].body
+        assert body["model"] == "other-model" and "tools" not in body
+        assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+        await send(pilot, "/copy")
+        await pilot.pause()
+        assert app.clipboard == CODE_ANSWER
+        await send(pilot, "/copy code")
+        await pilot.pause()
+        assert app.clipboard == "echo two\n"
+        await send(pilot, "/help")
+        await pilot.pause()
+        assert "/model NAME" in app.query(Note).last().render().plain  # type: ignore[attr-defined]
+        await send(pilot, "/race")
+        await send(pilot, "/nonsense")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "race pane not available yet" in shown and "Unknown command /nonsense" in shown
+        assert len(fake_server.requests) == 1
+
+
+def test_parse_slash_and_code_blocks() -> None:
+    assert parse_slash("/model gpt-4o") == ("model", "gpt-4o")
+    assert parse_slash("//not a command") is None and parse_slash("hello /x") is None
+    assert last_code_block(CODE_ANSWER) == "echo two\n"
+    assert last_code_block("```py\nunfinished") == "unfinished"
+    assert last_code_block("no code") is None

@@ -1,0 +1,44 @@
+"""Untrusted text (answers, tool arguments and results, errors) is shown literally, never interpreted."""
+
+from __future__ import annotations
+
+from conftest import SIZE, ask, screen_text
+from fake_server import FakeServer, error_response, text_response, tool_call_response
+
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.app import StreamChatApp
+from streamchat.ui.widgets.tool_call import ToolCallRow
+
+HOSTILE = "[bold]not bold[/bold] [@click=app.quit]click me[/] \x1b[31mred\x1b[0m \x1b]0;title\x07done"
+
+
+async def test_markup_in_model_output_is_literal_and_click_actions_do_not_run(app: StreamChatApp,
+                                                                             fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response([HOSTILE]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "be nasty")
+        shown = screen_text(app)
+        assert "[bold]not bold[/bold] [@click=app.quit]click me[/] red done" in shown
+        assert "[31m" not in shown and "title" not in shown
+        answer = app.query_one(AnswerView)
+        for x in range(0, 48, 6):
+            await pilot.click(answer, offset=(x, 0))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
+async def test_tool_arguments_results_and_error_texts_are_literal(app: StreamChatApp,
+                                                                  fake_server: FakeServer) -> None:
+    fake_server.enqueue(tool_call_response([("call_1", "calculator", '{"expression": "[b]1[/b]+1"}')]),
+                        error_response(500, "[@click=app.quit]boom[/] \x1b[2J"))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "tools then trouble", ok=False)
+        row = app.query_one(ToolCallRow)
+        assert row.state == "error"
+        shown = screen_text(app)
+        assert '{"expression": "[b]1[/b]+1"}' in shown
+        assert "[@click=app.quit]boom[/]" in shown and "[2J" not in shown
+        await pilot.click(row)
+        await pilot.pause()
+        assert "[b]1[/b]+1" in screen_text(app)
+        assert app.is_running

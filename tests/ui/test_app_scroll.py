@@ -1,0 +1,70 @@
+"""Follow-scroll: the conversation follows the stream until the user scrolls up."""
+
+from __future__ import annotations
+
+from conftest import SIZE, finish_turn, footer_labels, screen_text, send, wait_for
+from fake_server import Chunk, Delay, Done, FakeServer, Response, chunk
+
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.app import StreamChatApp
+from streamchat.ui.widgets.conversation import Conversation
+
+
+def paragraphs(first: int, last: int) -> list[Chunk]:
+    return [chunk({"content": f"Paragraph {n}.\n\n"}) for n in range(first, last + 1)]
+
+
+def two_batches() -> Response:
+    """30 paragraphs, a pause long enough to scroll up, 10 more, another pause, the end."""
+    return Response([chunk({"role": "assistant", "content": ""}), *paragraphs(1, 30), Delay(1.0),
+                     *paragraphs(31, 40), Delay(0.3), chunk({}, finish_reason="stop"), Done()])
+
+
+def answer_text(app: StreamChatApp) -> str:
+    return "".join(view.text for view in app.query(AnswerView))
+
+
+async def test_scrolling_up_stops_following_and_end_follows_again(app: StreamChatApp,
+                                                                  fake_server: FakeServer) -> None:
+    fake_server.enqueue(two_batches())
+    async with app.run_test(size=SIZE) as pilot:
+        conversation = app.query_one(Conversation)
+        hint = app.query_one("#hint")
+        await send(pilot, "write a lot")
+        await wait_for(pilot, lambda: "Paragraph 30." in answer_text(app), "the first batch")
+        await pilot.pause(0.1)
+        assert conversation.max_scroll_y > 0 and conversation.scroll_y == conversation.max_scroll_y
+        assert conversation.following and not hint.display
+
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert not conversation.following and hint.display
+        assert "new content below" in screen_text(app) and "Follow" in footer_labels(app)
+        held = conversation.scroll_y
+
+        await wait_for(pilot, lambda: "Paragraph 40." in answer_text(app), "the second batch")
+        await pilot.pause(0.1)
+        assert conversation.scroll_y == held < conversation.max_scroll_y
+
+        await pilot.press("end")
+        await pilot.pause()
+        assert conversation.following and not hint.display and "Follow" not in footer_labels(app)
+        assert conversation.scroll_y == conversation.max_scroll_y
+        await finish_turn(pilot)
+        assert conversation.scroll_y == conversation.max_scroll_y
+
+
+async def test_scrolling_back_to_the_bottom_follows_again(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(Response([chunk({"role": "assistant", "content": ""}), *paragraphs(1, 30),
+                                  chunk({}, finish_reason="stop"), Done()]))
+    async with app.run_test(size=SIZE) as pilot:
+        conversation = app.query_one(Conversation)
+        await send(pilot, "write a lot")
+        await finish_turn(pilot)
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert not conversation.following
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert conversation.scroll_y == conversation.max_scroll_y
+        assert conversation.following and not app.query_one("#hint").display

@@ -1,0 +1,93 @@
+"""Streaming a prompt into the conversation, the status line, and start-up."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SIZE, ask, footer_labels, screen_text, send, text_of, wait_for
+from fake_server import Delay, FakeServer, Response, chunk, text_response
+from textual.widgets import Static
+
+from streamchat.cli import main
+from streamchat.commands import chat
+from streamchat.config import Settings
+from streamchat.events import TextDelta, TurnDone
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.app import StreamChatApp
+from streamchat.ui.widgets.message import UserMessage
+from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.turn import AssistantTurn
+from streamchat.ui.widgets.waiting import WaitingIndicator
+
+
+async def test_prompt_has_focus_and_enter_streams_the_answer(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("Hello there, streaming world.", delay=0.005))
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.focused, Prompt)
+        await ask(pilot, "Say hello")
+        assert [m.text for m in app.query(UserMessage)] == ["Say hello"]
+        answer = app.query_one(AssistantTurn).query_one(AnswerView)
+        assert answer.text == "Hello there, streaming world."
+        assert "Hello there, streaming world." in screen_text(app)
+        assert fake_server.requests[0].messages[-1] == {"role": "user", "content": "Say hello"}
+        assert [(m.role, m.content, m.status) for m in app.history] == [
+            ("user", "Say hello", None), ("assistant", "Hello there, streaming world.", "complete")]
+        assert sum(isinstance(e, TextDelta) for e in app.last_events) == 4
+        assert isinstance(app.last_events[-1], TurnDone)
+        assert app.query_one(Prompt).text == ""
+
+
+async def test_status_line_shows_backend_model_and_turn_timing(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("one two three four five", delay=0.005))
+    async with app.run_test(size=SIZE) as pilot:
+        backend = text_of(app.query_one("#status-backend", Static))
+        assert fake_server.base_url in backend and "gpt-4o-mini" in backend and "tools on" in backend
+        await ask(pilot, "count")
+        stats = text_of(app.query_one("#status-stats", Static))
+        assert re.fullmatch(r"TTFT [\d,]+ ms · 5 tok · [\d,.]+ tok/s · [\d.]+ s", stats), stats
+
+
+async def test_waiting_indicator_shows_until_the_first_token(app: StreamChatApp, fake_server: FakeServer) -> None:
+    release = Delay(0.6)
+    fake_server.enqueue(Response([release, chunk({"role": "assistant", "content": "Finally"}),
+                                  chunk({}, finish_reason="stop")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "slow?")
+        await wait_for(pilot, lambda: bool(app.query(WaitingIndicator)), "the waiting indicator")
+        assert "waiting for the model" in text_of(app.query_one(WaitingIndicator))
+        assert "Stop" in footer_labels(app)
+        await wait_for(pilot, lambda: not app.turn_running, "the turn to end")
+        assert not app.query(WaitingIndicator)
+        assert app.query_one(AnswerView).text == "Finally"
+        assert "Stop" not in footer_labels(app)
+
+
+def test_importing_and_making_the_app_does_not_import_openai() -> None:
+    code = (
+        "import sys\n"
+        "from streamchat.config import Settings\n"
+        "from streamchat.ui.app import make_app\n"
+        "import streamchat.commands.chat\n"
+        "make_app(Settings(base_url='http://127.0.0.1:9/v1', api_key='k'))\n"
+        "assert 'openai' not in sys.modules, 'openai imported'\n"
+        "assert 'streamchat.backends.openai_compat' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_streamchat_with_no_command_runs_the_chat_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    opened: list[Settings] = []
+
+    def fake_run_app(settings: Settings, **options: object) -> int:
+        opened.append(settings)
+        return 0
+
+    monkeypatch.setattr(chat, "run_app", fake_run_app)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert main(["--model", "some-model", "--no-tools"]) == 0
+    assert [(s.model, s.base_url, s.tools_enabled) for s in opened] == [("some-model", "http://127.0.0.1:9/v1", False)]
