@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from streamchat import __version__
+from streamchat.commands.chat import add_reopen_flags
 from streamchat.config import Settings, SettingsError, load_settings
 
-COMMAND_MODULES = ("ask", "race", "demo", "history", "export")
+COMMAND_MODULES = ("chat", "ask", "race", "demo", "history", "export")
 """Modules of ``streamchat.commands`` whose ``register()`` adds a subcommand."""
 
 _FLAG_FIELDS = {
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal chat client that streams. With no command, opens the chat app.",
     )
     parser.add_argument("--version", action="version", version=f"streamchat {__version__}")
+    add_reopen_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(f"streamchat.commands.{module}").register(commands, common)

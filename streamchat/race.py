@@ -41,7 +41,7 @@ class SideResult:
     tokens: int = 0
     """Completion tokens (the server's figure when it gave one)."""
     tokens_per_s: float | None = None
-    """Tokens per second over the whole request."""
+    """Tokens per second over the whole request, from the race's start (comparable across sides)."""
     text: str = ""
     """The answer."""
     arrivals_ms: list[float] = field(default_factory=list)
@@ -153,8 +153,8 @@ async def run_side(
                 elif isinstance(event, TurnDone):
                     result.total_ms = now_ms
                     result.tokens = event.tokens
-                    span = (now_ms - (result.ttft_ms or 0)) / 1000.0
-                    result.tokens_per_s = event.tokens / span if span > 0 and event.tokens > 1 else None
+                    # Over the whole request on both sides, so the two rates compare.
+                    result.tokens_per_s = event.tokens / (now_ms / 1000.0) if now_ms > 0 and event.tokens else None
                 if listener is not None:
                     listener(mode, event, now_ms)
     except asyncio.CancelledError:

@@ -23,3 +23,9 @@ def fake_server() -> Iterator[FakeServer]:
 def base_url(fake_server: FakeServer) -> str:
     """The fake server's OpenAI base URL, ``http://127.0.0.1:PORT/v1``."""
     return fake_server.base_url
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never let a test write to the user's real history database."""
+    monkeypatch.setenv("STREAMCHAT_DATA_DIR", str(tmp_path_factory.mktemp("data")))

@@ -8,6 +8,7 @@ after its first frame.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from streamchat.config import Settings
@@ -15,23 +16,64 @@ from streamchat.config import Settings
 if TYPE_CHECKING:
     from streamchat.demos import Demo
 
+EXIT_NO_CONVERSATION = 2
+"""``--continue`` or ``--resume ID`` found no such conversation (or the history cannot be read)."""
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``chat`` parser (the same as running ``streamchat`` with no command)."""
     chat = commands.add_parser("chat", parents=[common], help="open the chat app (the default)")
+    add_reopen_flags(chat)
     chat.set_defaults(handler=run)
+
+
+def add_reopen_flags(parser: argparse.ArgumentParser) -> None:
+    """``--continue`` / ``--resume ID``, on the main parser and on ``chat`` (SUPPRESS: neither hides the other)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--continue", "-c", dest="continue_last", action="store_true", default=argparse.SUPPRESS,
+                       help="reopen the last conversation and carry on")
+    group.add_argument("--resume", "-r", metavar="ID", default=argparse.SUPPRESS,
+                       help="reopen a saved conversation by id, or a unique prefix (see `streamchat history`)")
+
+
+def find_conversation(settings: Settings, *, continue_last: bool = False, resume: str | None = None) -> str:
+    """The full id of the conversation to reopen; ``StoreError`` with a sentence if there is none."""
+    from streamchat.store import ConversationStore, StoreError, database_path
+
+    path = database_path(settings.data_dir)
+    if not path.exists():
+        raise StoreError(f"no saved conversations yet (no {path})")
+    with ConversationStore(settings.data_dir, secret=settings.api_key) as store:
+        found = store.last_conversation_id() if continue_last else store.resolve_id(resume or "")
+    if found is None:
+        raise StoreError("no saved conversation to continue")
+    return found
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chat app until the user quits; returns the exit status."""
-    return run_app(settings)
+    return run_app(settings, continue_last=getattr(args, "continue_last", False), resume=getattr(args, "resume", None))
 
 
-def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | None = None) -> int:
-    """Open the app; with ``race_prompt``, on the race pane; with ``demo``, running that demo."""
+def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | None = None,
+            continue_last: bool = False, resume: str | None = None) -> int:
+    """Open the app; with ``race_prompt``, on the race pane; with ``demo``, running that demo.
+
+    ``continue_last`` reopens the last saved conversation, ``resume`` the one with that id
+    (or unique prefix); if there is none, say so and return 2 before the app opens.
+    """
+    reopen = None
+    if continue_last or resume is not None:
+        from streamchat.store import StoreError
+
+        try:
+            reopen = find_conversation(settings, continue_last=continue_last, resume=resume)
+        except StoreError as exc:
+            print(f"streamchat: cannot reopen a conversation: {exc}", file=sys.stderr)
+            return EXIT_NO_CONVERSATION
     from streamchat.ui.app import make_app
 
-    app = make_app(settings)
+    app = make_app(settings, resume=reopen)
     app.race_prompt = race_prompt
     app.demo = demo
     app.run()

@@ -25,26 +25,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets._markdown import (
-    MarkdownBlock,
-    MarkdownTable,
-    MarkdownTableCellContents,
-    MarkdownTableContent,
-)
+from textual.widgets._markdown import MarkdownBlock, MarkdownTable, MarkdownTableCellContents, MarkdownTableContent
 
 from streamchat.safety import strip_control
-from streamchat.ui.answer_blocks import (
-    BlockEnd,
-    BlockLine,
-    BlockPartial,
-    BlockSplitter,
-    BlockStart,
-    Break,
-    Op,
-    Prose,
-    segment_sources,
-    split_incomplete_escape,
-)
+from streamchat.ui import answer_blocks as blocks
 
 __all__ = ["AnswerMarkdown", "AnswerSegment", "AnswerView", "BlockPreview"]
 
@@ -71,6 +55,7 @@ class _TableContent(MarkdownTableContent):
 class _Table(MarkdownTable):
     def compose(self) -> ComposeResult:
         self._headers, self._rows = self._get_headers_and_rows()
+        self._blocks.clear()  # the parsed row and cell blocks (never mounted) are no longer needed
         yield _TableContent(self._headers, self._rows)
 
 
@@ -121,11 +106,6 @@ class BlockPreview(Widget):
     def set_partial(self, text: str) -> None:
         self._dirty = self._dirty or text != self._partial
         self._partial = text
-
-    @property
-    def plain(self) -> str:
-        """The text shown so far."""
-        return "\n".join([*self._lines, self._partial] if self._partial else self._lines)
 
     async def sync(self) -> None:
         """Repaint the last chunk (and mount new chunks); cost bounded by the new lines."""
@@ -181,10 +161,11 @@ class AnswerSegment(Widget):
 
     async def _drop(self, markdown: AnswerMarkdown) -> None:
         await markdown.remove()
-        # Textual caches placements and displayed children per container: refresh both,
-        # or they keep the removed widgets alive.
+        # Textual caches placements and displayed children per container: refresh both, or
+        # they keep the removed widgets alive; refresh() drops the lines rendered so far.
         self._clear_arrangement_cache()
         self.displayed_children  # noqa: B018
+        self.refresh()
 
     async def _rebuild(self, markdown: AnswerMarkdown) -> None:
         if markdown is self.markdown:
@@ -218,7 +199,7 @@ class AnswerView(Widget):
         self._fragments: list[str] = []
         self._pending: list[str] = []
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
-        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         self._live: AnswerSegment | None = None
         self._preview: BlockPreview | None = None
         self._segments: list[AnswerSegment] = []
@@ -273,7 +254,7 @@ class AnswerView(Widget):
         self._fragments = [text] if text else []
         self._pending.clear()
         self._held = ""
-        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         if self._ready:
             self.call_later(self._replace, text)
         else:
@@ -318,7 +299,7 @@ class AnswerView(Widget):
                     segment.show(False)
 
     def _frozen_segments(self, text: str) -> list[AnswerSegment]:
-        segments = [AnswerSegment(source) for source in segment_sources(strip_control(text))]
+        segments = [AnswerSegment(source) for source in blocks.segment_sources(strip_control(text))]
         self._segments += segments
         return segments
 
@@ -343,7 +324,7 @@ class AnswerView(Widget):
     async def _flush(self, final: bool) -> None:
         raw = self._held + "".join(self._pending)
         self._pending.clear()
-        ready, self._held = (raw, "") if final else split_incomplete_escape(raw)
+        ready, self._held = (raw, "") if final else blocks.split_incomplete_escape(raw)
         ops = self._splitter.feed(strip_control(ready)) if ready else []
         if final:
             ops += self._splitter.finish()
@@ -351,29 +332,29 @@ class AnswerView(Widget):
             with self.app.batch_update():
                 await self._apply(ops)
 
-    async def _apply(self, ops: list[Op]) -> None:
+    async def _apply(self, ops: list[blocks.Op]) -> None:
         for op in ops:
-            if isinstance(op, Prose):
+            if isinstance(op, blocks.Prose):
                 if self._live is None:
                     self._live = AnswerSegment(live=True)
                     self._segments.append(self._live)
                     await self.mount(self._live)
                 assert self._live.markdown is not None
                 await self._live.markdown.append(op.text)
-            elif isinstance(op, Break):
+            elif isinstance(op, blocks.Break):
                 if self._live is not None:
                     self._live.freeze()
                     self._live = None
-            elif isinstance(op, BlockStart):
+            elif isinstance(op, blocks.BlockStart):
                 self._preview = BlockPreview(op.kind, op.header)
                 await self.mount(self._preview)
-            elif isinstance(op, BlockLine):
+            elif isinstance(op, blocks.BlockLine):
                 if self._preview is not None:
                     self._preview.add_line(op.line)
-            elif isinstance(op, BlockPartial):
+            elif isinstance(op, blocks.BlockPartial):
                 if self._preview is not None:
                     self._preview.set_partial(op.text)
-            elif isinstance(op, BlockEnd):
+            elif isinstance(op, blocks.BlockEnd):
                 block = AnswerSegment(op.source)
                 self._segments.append(block)
                 if self._preview is not None:

@@ -23,11 +23,14 @@ from streamchat.config import Settings
 from streamchat.events import AnyEvent, ErrorEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
+from streamchat.ui.persistence import ChatPersistence
+from streamchat.ui.screens.history import open_history
 from streamchat.ui.widgets.commands import ChatCommands
 from streamchat.ui.widgets.conversation import Conversation
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.restored import can_continue, continue_answer
 from streamchat.ui.widgets.slash import SlashCommands
 from streamchat.ui.widgets.status import LiveStats, StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
@@ -38,6 +41,10 @@ if TYPE_CHECKING:
 
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
 """Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
+
+CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
+                               "scroll_conversation"})
+"""Actions that act on the chat, so they are off while another screen is on top of it."""
 
 
 def _create_agent(settings: Settings) -> Agent:
@@ -57,6 +64,9 @@ class StreamChatApp(App[None]):
         Binding("ctrl+r", "retry", "Retry"),
         Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
         Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
+        Binding("ctrl+o", "history", "History", show=False),
+        Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
         Binding("end", "follow", "Follow", priority=True),
         Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
         Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
@@ -88,6 +98,8 @@ class StreamChatApp(App[None]):
         self._agent_worker: Worker[Agent] | None = None
         self._turn_worker: Worker[None] | None = None
         self._tools_note_shown = False
+        self.persistence = ChatPersistence(self)
+        """Saves the conversation as it happens (and reopens saved ones)."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
         self.race_prompt: str | None = None
@@ -109,6 +121,7 @@ class StreamChatApp(App[None]):
         self.sub_title = self.settings.model_name
         self.describe()
         self.query_one(Prompt).focus()
+        self.persistence.start()
         if self.agent is None:
             self.call_after_refresh(self._load_agent)
         if self.race_prompt is not None:
@@ -159,14 +172,16 @@ class StreamChatApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show and run only the bindings that apply now."""
+        if action in CHAT_ONLY_ACTIONS and len(self.screen_stack) > 1:
+            return False  # another screen (race pane, history, palette) is on top of the chat
         if action == "stop":
             return self.turn_running
         if action == "retry":
             return not self.turn_running and self.last_prompt is not None
         if action == "retry_blocking":
             return not self.turn_running and self.can_retry_blocking
-        if action in ("follow", "scroll_conversation") and len(self.screen_stack) > 1:
-            return False  # a modal screen (palette, system prompt) has these keys
+        if action == "continue_answer":
+            return not self.turn_running and can_continue(self.history)
         if action == "follow":
             return not self.following
         return True
@@ -229,6 +244,7 @@ class StreamChatApp(App[None]):
         stats = LiveStats(self.clock, self.clock())
         self.query_one(StatusLine).track(stats)
         self.last_events = []
+        saving = self.persistence.turn_started(self.history)
         try:
             await self._stream_turn(turn, stats, stream)
         except asyncio.CancelledError:
@@ -236,6 +252,7 @@ class StreamChatApp(App[None]):
             self.call_later(turn.stopped)
             raise
         finally:
+            self.persistence.turn_ended(saving)
             if self._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
                 self.turn_running = False
                 self.query_one(StatusLine).refresh_stats()
@@ -297,6 +314,7 @@ class StreamChatApp(App[None]):
     async def action_new_chat(self) -> None:
         """Start over: no context, empty view."""
         self.action_stop()
+        self.persistence.new_conversation()
         self.history = self._fresh_history()
         self.last_prompt, self.last_events, self._turn_view, self._turn_user = None, [], None, None
         self.can_retry_blocking = False
@@ -304,6 +322,19 @@ class StreamChatApp(App[None]):
         self.query_one(StatusLine).clear()
         self.query_one(Prompt).focus()
         self.refresh_bindings()
+
+    def action_history(self) -> None:
+        """Open the list of saved conversations."""
+        open_history(self)
+
+    async def action_continue_answer(self) -> None:
+        """Ask the model to carry on from where its last answer stopped."""
+        await continue_answer(self)
+
+    async def on_unmount(self) -> None:
+        await self.persistence.close()
+        if self.agent is not None:
+            await self.agent.backend.aclose()
 
     def update_settings(self, settings: Settings) -> None:
         """Replace the settings (and the agent's), and show them."""
@@ -319,11 +350,19 @@ class StreamChatApp(App[None]):
         await conversation.mount(Note(text))
         conversation.follow()
 
-    def action_race(self) -> None:
-        """Open the race pane (placeholder until the lead wires it)."""
-        self.notify("race pane not available yet")
+    def action_race(self, prompt: str | None = None) -> None:
+        """Race ``prompt`` streaming vs blocking in the race pane (default: ``race``'s, the last, a built-in one)."""
+        from streamchat.ui.screens.race import open_race_pane
+
+        open_race_pane(self, prompt or self.race_prompt or self.last_prompt)
 
 
-def make_app(settings: Settings, agent: Agent | None = None) -> StreamChatApp:
-    """The chat app for ``settings``; the one factory the CLI and the tests use."""
-    return StreamChatApp(settings, agent)
+def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
+             resume: str | None = None) -> StreamChatApp:
+    """The chat app for ``settings``, reopening the last conversation or ``resume`` (an id or prefix).
+
+    The one factory the CLI and the tests use.
+    """
+    app = StreamChatApp(settings, agent)
+    app.persistence.reopen = resume or ("last" if continue_last else None)
+    return app

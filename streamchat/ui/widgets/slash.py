@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from streamchat.messages import ChatMessage
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
 from streamchat.ui.widgets.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.restored import can_continue
 
 if TYPE_CHECKING:
     from streamchat.demos import Demo
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 
 class SlashCommands:
     """Runs ``/`` commands against the app: ``do_<name>(argument)`` for each command."""
+
+    TYPE_SECONDS = 1.0
+    """How long a demo takes to type its prompt."""
 
     def __init__(self, app: StreamChatApp) -> None:
         self.app = app
@@ -48,19 +53,39 @@ class SlashCommands:
             await self.run(line)
 
     async def demo(self, demo: Demo) -> None:
-        """Run a demo: say what to watch, then send its prompt (or open the race pane)."""
+        """Run a demo: say what to watch, then type its prompt (``/race PROMPT`` for the race) and send it."""
+        await self.app.note(f"Demo {demo.number} · {demo.title}: {demo.watch}")
+        self.app.run_worker(self._play(demo), group="demo", exclusive=True, exit_on_error=False)
+
+    async def _play(self, demo: Demo) -> None:
         from streamchat.demos import NEEDS_TOOLS_MESSAGE
 
         app = self.app
-        await app.note(f"Demo {demo.number} · {demo.title}: {demo.watch}")
-        if demo.race:
-            app.race_prompt = demo.prompt
-            app.action_race()
-        elif demo.needs_tools and (app.settings.use_local or not app.settings.tools_enabled):
+        if demo.needs_tools and not await self._can_call_tools():
             await app.note(NEEDS_TOOLS_MESSAGE.format(number=demo.number))
-        else:
-            app.query_one(Prompt).remember(demo.prompt)
-            await app.send(demo.prompt)
+            return
+        line = f"/race {demo.prompt}" if demo.race else demo.prompt
+        prompt = app.query_one(Prompt)
+        prompt.focus()
+        prompt.clear()
+        pause = self.TYPE_SECONDS / len(line)
+        for char in line:  # typed where the user can watch it
+            prompt.insert(char)
+            await asyncio.sleep(pause)
+        prompt.post_message(Prompt.Submitted(prompt, line))
+        if demo.race:
+            app.notify(demo.watch, title=f"Demo {demo.number} · {demo.title}", timeout=6, markup=False)
+
+    async def _can_call_tools(self) -> bool:
+        """False when tools are off or the backend cannot call them (the local model)."""
+        settings = self.app.settings
+        if settings.use_local or not settings.tools_enabled:
+            return False
+        try:
+            agent = await self.app.get_agent()
+        except Exception:  # noqa: BLE001 - the demo's turn will show why there is no agent
+            return True
+        return agent.backend.supports_tools
 
     async def do_new(self, argument: str) -> None:
         """``/new``: a new chat."""
@@ -133,9 +158,24 @@ class SlashCommands:
         """``/retry``: run the last prompt again."""
         await self.app.action_retry()
 
+    async def do_continue(self, argument: str) -> None:
+        """``/continue``: ask the model to carry on from where its last answer stopped."""
+        if self.app.turn_running or not can_continue(self.app.history):
+            self.app.notify("Nothing to continue: the last answer was not stopped or cut off.", severity="warning")
+        else:
+            await self.app.action_continue_answer()
+
+    async def do_history(self, argument: str) -> None:
+        """``/history``: open the list of saved conversations."""
+        self.app.action_history()
+
+    async def do_export(self, argument: str) -> None:
+        """``/export [md|json]``: write the conversation to a file in the current directory."""
+        await self.app.persistence.export(argument or "md")
+
     async def do_race(self, argument: str) -> None:
-        """``/race``: open the race pane."""
-        self.app.action_race()
+        """``/race [PROMPT]``: race PROMPT (default: the last prompt) streaming vs blocking."""
+        self.app.action_race(argument or None)
 
     async def do_help(self, argument: str) -> None:
         """``/help``: list commands and keys in the conversation."""

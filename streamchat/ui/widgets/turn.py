@@ -28,6 +28,8 @@ STOPPED_EARLY = "■ stopped before any answer"
 """The note left when the user stops a turn before its first token."""
 STOPPED = "■ stopped"
 """The mark under a partial answer the user stopped."""
+CUT_OFF = "… cut off: the answer reached the token limit"
+"""The mark under an answer that ended at the token limit (finish reason ``length``)."""
 
 
 class AssistantTurn(Vertical):
@@ -88,7 +90,7 @@ class AssistantTurn(Vertical):
         elif isinstance(event, TurnDone):
             await self._settle()
             if event.status == "length":
-                await self.mount(Note("… cut off: the answer reached the token limit", classes="turn-note"))
+                await self.mount(Note(CUT_OFF, classes="turn-note"))
             self._outcome(event.status)
 
     async def show_error(self, error: ErrorEvent, hint: str) -> None:

@@ -1,0 +1,331 @@
+"""The race pane: the same prompt sent streaming and blocking at the same moment, side by side.
+
+Each side runs in its own worker (group ``race``); ``Esc`` cancels the group,
+which closes both HTTP requests. The two agents are made once, in a thread
+(the local backend loads two model instances), and reused until the settings
+change. The screen is installed on the app, so the list of races survives
+closing and reopening the pane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerFailed, get_current_worker
+
+from streamchat.config import Settings
+from streamchat.events import AnyEvent, ErrorEvent
+from streamchat.race import Mode, RaceResult, SideResult, run_side, verdict
+from streamchat.safety import strip_control
+from streamchat.timing import Clock
+from streamchat.ui.widgets.race_results import RaceResults
+from streamchat.ui.widgets.race_side import RaceSide
+from streamchat.ui.widgets.race_timeline import RaceTimeline
+
+if TYPE_CHECKING:
+    from streamchat.agent import Agent
+    from streamchat.ui.app import StreamChatApp
+
+Agents = tuple["Agent", "Agent"]
+"""The streaming side's agent, then the blocking side's."""
+
+LOCAL_NOTE = "Each side has its own copy of the model, with one thread each, so the two truly run at once."
+"""Said on the pane when the embedded model serves both sides."""
+
+
+def _make_agents(settings: Settings) -> Agents:
+    from streamchat.factory import make_race_agents
+
+    return make_race_agents(settings)
+
+
+def open_race_pane(app: StreamChatApp, prompt: str | None = None) -> RaceScreen:
+    """Show the race pane and race ``prompt`` (None: the built-in one) as soon as it shows."""
+    from streamchat.commands.race import DEFAULT_RACE_PROMPT
+
+    if not app.is_screen_installed(RaceScreen.NAME):
+        app.install_screen(RaceScreen(), RaceScreen.NAME)
+    screen = cast(RaceScreen, app.get_screen(RaceScreen.NAME))
+    screen.request(prompt or DEFAULT_RACE_PROMPT)
+    if screen not in app.screen_stack:
+        app.push_screen(screen)
+    return screen
+
+
+class RaceScreen(Screen[None]):
+    """Streaming on the left, blocking on the right, the timeline and the verdict under them."""
+
+    NAME: ClassVar[str] = "race"
+    """The name the screen is installed under."""
+    CSS_PATH = "../race.tcss"
+    SUB_TITLE = "race · streaming vs blocking"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop both"),
+        Binding("escape", "close", "Back to chat"),
+        Binding("r", "again", "Race again"),
+        Binding("ctrl+r", "again(True)", "Race again", show=False),  # always taken: never the chat's retry
+        Binding("q", "leave", "Back to chat", show=False),
+    ]
+
+    running = reactive(False, bindings=True)
+    """True from the start of a race until both sides have ended."""
+
+    def __init__(self, agents: Agents | None = None, *, clocks: dict[Mode, Clock] | None = None) -> None:
+        super().__init__()
+        self.prompt = ""
+        """The prompt of the current (or next) race."""
+        self.results: list[RaceResult] = []
+        """Every race run on this pane, oldest first (race N is ``results[N - 1]``)."""
+        self.clocks: dict[Mode, Clock] = dict(clocks or {})
+        """Per-side clocks for the sides' figures (tests script them); the app's clock otherwise."""
+        self._agents = agents
+        self._agents_for: Settings | None = None  # None: given, keep them whatever the settings
+        self._pending = False
+        self._open: set[Mode] = set()
+        self._started_at = 0.0
+        self._ticker: Timer | None = None
+        self._prepare_worker: Worker[None] | None = None
+        self._side_workers: dict[Worker[None], RaceSide] = {}
+        self._preparing = False
+
+    @property
+    def chat(self) -> StreamChatApp:
+        """The app, typed."""
+        return cast("StreamChatApp", self.app)
+
+    def now(self) -> float:
+        """The app's clock (frozen in snapshot tests)."""
+        return self.chat.clock()
+
+    # -- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≋")
+        with Vertical(id="race-head"):
+            yield Static(Content(""), id="race-prompt", markup=False)
+            yield Static(Content(""), id="race-about", markup=False)
+        with Horizontal(id="race-sides"):
+            yield RaceSide("streaming", self.now, id="race-streaming")
+            yield RaceSide("blocking", self.now, id="race-blocking")
+        yield RaceTimeline(id="race-timeline")
+        yield RaceResults(id="race-results")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RaceTimeline).border_title = "Timeline · one time scale, the longer side is the full width"
+        self._ticker = self.set_interval(0.1, self._tick, pause=True)
+
+    async def on_unmount(self) -> None:
+        for agent in self._agents or ():
+            await agent.backend.aclose()
+
+    def on_screen_resume(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.call_after_refresh(self.start_race)
+
+    @property
+    def sides(self) -> tuple[RaceSide, RaceSide]:
+        """The streaming side, then the blocking side."""
+        return self.query_one("#race-streaming", RaceSide), self.query_one("#race-blocking", RaceSide)
+
+    def _describe(self, agents: Agents | None) -> None:
+        settings = self.chat.settings
+        prompt = self.query_one("#race-prompt", Static)
+        prompt.update(Content.assemble(("Prompt ", "bold"), strip_control(self.prompt)))
+        local = agents[0].backend.name == "local" if agents else settings.use_local
+        backend = agents[0].backend.description if agents else ("local" if local else
+                                                                  f"openai · {settings.base_url or 'api.openai.com'}")
+        model = agents[0].settings.model_name if agents else settings.model_name
+        where = backend if model in backend else f"{backend} · {model}"
+        how = f"\n{LOCAL_NOTE}" if local else " · both requests leave at the same moment"
+        self.query_one("#race-about", Static).update(
+            Content.assemble((strip_control(where), "$text-muted"), (how, "$text-accent")))
+
+    # -- bindings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc stops a race, or closes the pane when none runs; r races again when none runs."""
+        if action == "stop":
+            return self.running
+        if action == "close" or (action == "again" and not parameters):
+            return not self.running
+        return True
+
+    def action_stop(self) -> None:
+        """Stop both sides now: both HTTP requests close, what arrived stays."""
+        self.workers.cancel_group(self, "race")
+        self.call_later(self._reap)
+
+    def action_close(self) -> None:
+        """Back to the chat."""
+        if self.is_current:
+            self.dismiss(None)
+
+    def action_leave(self) -> None:
+        """Stop any race and go back to the chat."""
+        self.action_stop()
+        self.action_close()
+
+    def action_again(self, by_ctrl_r: bool = False) -> None:
+        """Race the same prompt again (or say why not)."""
+        if self.running:
+            self.notify("A race is running — esc stops it first.", severity="warning")
+        self.start_race()
+
+    # -- running a race
+
+    def request(self, prompt: str) -> None:
+        """Race ``prompt`` now if the pane shows and is idle, else as soon as it shows."""
+        if self.running:
+            self.notify("A race is running — esc stops it first.", severity="warning")
+            return
+        self.prompt = prompt
+        if self.is_current:
+            self.start_race()
+        else:
+            self._pending = True
+
+    def start_race(self) -> None:
+        """Send the prompt both ways (agents are made first if need be)."""
+        if self.running or not self.prompt:
+            return
+        self.running = self._preparing = True
+        self._prepare_worker = self._prepare()
+
+    @work(group="race", exit_on_error=False)
+    async def _prepare(self) -> None:
+        """Get the agents (and local models) ready, then start both sides at the same moment."""
+        sides = self.sides
+        self._describe(self._agents)
+        for side in sides:
+            await side.start("getting ready…")
+        self.query_one(RaceResults).show(self.numbered, running=True)
+        self.query_one(RaceTimeline).show(sides[0].live, sides[1].live, 0.0, True)
+        try:
+            agents = await self._get_agents()
+            await self._load(agents)
+        except Exception as exc:  # noqa: BLE001 - could not make the agents: say so on both sides
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self.running = self._preparing = False
+            for side in sides:
+                await side.fail(ErrorEvent("config", str(message)))
+            self.query_one(RaceResults).show(self.numbered, running=False)
+            return
+        self._describe(agents)
+        for side in sides:
+            await side.relabel()
+        self._open = {"streaming", "blocking"}
+        self._preparing = False
+        self._started_at = self.now()
+        if self._ticker is not None:
+            self._ticker.resume()
+        for side, agent in zip(sides, agents, strict=True):
+            self._side_workers[self._run_side(side, agent, self._started_at)] = side
+
+    async def _reap(self) -> None:
+        """After a stop, end each side whose worker was cancelled (what arrived stays), or the preparation."""
+        for worker, side in list(self._side_workers.items()):
+            if worker.is_cancelled:
+                del self._side_workers[worker]
+                await self._side_ended(side, None)
+        if self._prepare_worker is not None and self._prepare_worker.is_cancelled:
+            await self._abandon()
+
+    async def _abandon(self) -> None:
+        """Stopped before the sides began."""
+        if not self._preparing:
+            return
+        self.running = self._preparing = False
+        for side in self.sides:
+            await side.stopped()
+        self.query_one(RaceResults).show(self.numbered, running=False)
+
+    async def _get_agents(self) -> Agents:
+        settings = self.chat.settings
+        if self._agents is not None and (self._agents_for is None or self._agents_for == settings):
+            return self._agents
+        old = self._agents
+        worker = self.run_worker(partial(_make_agents, settings), thread=True, group="race-agents",
+                                 exit_on_error=False)
+        try:
+            agents = await worker.wait()
+        except WorkerFailed as failed:
+            raise failed.error from None
+        self._agents, self._agents_for = agents, settings
+        for agent in old or ():
+            await agent.backend.aclose()
+        return agents
+
+    @staticmethod
+    async def _load(agents: Agents) -> None:
+        """Load local models before the clock starts (remote backends have nothing to load)."""
+        loads = [getattr(agent.backend, "load", None) for agent in agents]
+        await asyncio.gather(*(load() for load in loads if callable(load)))
+
+    @work(group="race", exit_on_error=False)
+    async def _run_side(self, side: RaceSide, agent: Agent, started_at: float) -> None:
+        """One side of the race; cancelling it (esc) closes its request (``_reap`` shows it stopped)."""
+        clock = self.clocks.get(side.mode, self.now)
+        try:
+            result = await run_side(agent, self.prompt, side.mode, started_at=started_at, clock=clock,
+                                    listener=self._listen)
+        except Exception as exc:  # noqa: BLE001 - shown on its side; the other side runs on
+            result = replace(side.live, error=ErrorEvent("unknown", f"{type(exc).__name__}: {exc}"))
+        self._side_workers.pop(get_current_worker(), None)
+        self.call_later(self._side_ended, side, result)
+
+    def _listen(self, mode: Mode, event: AnyEvent, now_ms: float) -> None:
+        self.sides[0 if mode == "streaming" else 1].observe(event, now_ms)
+
+    async def _side_ended(self, side: RaceSide, result: SideResult | None) -> None:
+        """Show how a side ended (None: stopped); the race is over when both have."""
+        if side.mode not in self._open:
+            return
+        self._open.discard(side.mode)
+        if result is None:
+            await side.stopped()
+        else:
+            await side.finish(result)
+        if not self._open and self.running:
+            self._race_over()
+
+    def _race_over(self) -> None:
+        if self._ticker is not None:
+            self._ticker.pause()
+        streaming, blocking = (side.live for side in self.sides)
+        agent = self._agents[0] if self._agents else None
+        self.results.append(RaceResult(self.prompt, streaming, blocking, verdict(streaming, blocking),
+                                       model=agent.settings.model_name if agent else "",
+                                       backend=agent.backend.description if agent else ""))
+        self.running = False
+        self._show((self.now() - self._started_at) * 1000.0)
+
+    @property
+    def numbered(self) -> list[tuple[int, RaceResult]]:
+        """The races with their numbers, oldest first."""
+        return list(enumerate(self.results, 1))
+
+    def _tick(self) -> None:
+        self._show((self.now() - self._started_at) * 1000.0)
+
+    def _show(self, now_ms: float) -> None:
+        streaming, blocking = self.sides
+        for side in (streaming, blocking):
+            side.tick(now_ms)
+        self.query_one(RaceTimeline).show(streaming.live, blocking.live, now_ms, self.running)
+        if not self.running:
+            self.query_one(RaceResults).show(self.numbered, running=False)
+

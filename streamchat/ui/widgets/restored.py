@@ -1,0 +1,196 @@
+"""A saved conversation in the conversation view, and the "continue answer" turn.
+
+Saved messages are shown as the live turns looked when they ended: the user's
+prompts, each assistant turn as an ``AssistantTurn`` (so the same CSS applies)
+with its answers rendered once (``AnswerView.set_text``), finished tool rows,
+errors, the stopped / cut off / interrupted marks and a dim timing line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+
+from streamchat.export import timing_line
+from streamchat.messages import ChatMessage, ToolCall
+from streamchat.safety import strip_control
+from streamchat.timing import Clock
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.error import ErrorNote
+from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.tool_call import ToolCallRow
+from streamchat.ui.widgets.turn import CUT_OFF, STOPPED, STOPPED_EARLY, AssistantTurn
+
+if TYPE_CHECKING:
+    from streamchat.store import Conversation as SavedConversation
+    from streamchat.ui.app import StreamChatApp
+
+CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
+"""The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
+
+CONTINUABLE = frozenset({"stopped", "length"})
+"""Statuses of the last answer after which "continue answer" is offered."""
+
+CONTINUED = "↳ continued"
+"""The label between a stopped answer and its continuation."""
+
+INTERRUPTED = "… interrupted: streamchat closed before the answer finished"
+"""The mark under an answer saved by a checkpoint only (the app was killed mid-stream)."""
+
+
+def can_continue(history: list[ChatMessage]) -> bool:
+    """True when the last assistant message was stopped or cut off at the token limit."""
+    last = next((message for message in reversed(history) if message.role == "assistant"), None)
+    return last is not None and last.status in CONTINUABLE
+
+
+async def continue_answer(app: StreamChatApp) -> None:
+    """Ask the model to carry on from where its last answer stopped, shown as a continuation."""
+    if app.turn_running or not can_continue(app.history):
+        return
+    conversation = app.query_one(Conversation)
+    await conversation.mount(ContinuedLabel())
+    conversation.follow()
+    app.start_turn(CONTINUE_PROMPT)
+
+
+class ContinuedLabel(Note):
+    """``↳ continued``: the turn below carries on the stopped answer above."""
+
+    DEFAULT_CSS = """
+    ContinuedLabel { margin-top: 1; color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(CONTINUED)
+
+
+class SavedToolRow(ToolCallRow):
+    """A tool call from history: finished (or stopped, or never run), no timer, no elapsed time."""
+
+    def __init__(self, call: ToolCall, result: ChatMessage | None, clock: Clock) -> None:
+        super().__init__(call.id, call.name, clock)
+        self.arguments = call.arguments
+        self._saved_result = result
+
+    def on_mount(self) -> None:
+        # Textual runs ToolCallRow.on_mount (which starts the spinner timer) after this one:
+        # settle the row just after it, which also stops that timer.
+        self.call_later(self._settle)
+
+    def _settle(self) -> None:
+        result = self._saved_result
+        if result is None:
+            self.stop("not run")
+        elif result.status == "stopped":
+            self.stop("stopped")
+        else:
+            self.finish(result.content, result.is_error, 0.0)
+            self.elapsed_s = None  # not saved: show no time rather than a wrong one
+        self.complete(self.arguments)  # repaint header and body
+
+
+class SavedTurn(AssistantTurn):
+    """One assistant turn from history: its assistant and tool messages, in order."""
+
+    def __init__(self, messages: list[ChatMessage], clock: Clock) -> None:
+        super().__init__(clock)
+        self.messages = messages
+        """The turn's assistant and tool messages."""
+        answers = [message for message in messages if message.role == "assistant"]
+        self.last_answer = answers[-1] if answers else None
+        """The turn's last assistant message (its status is the turn's outcome)."""
+        self.has_output = any(m.content or m.reasoning or m.tool_calls for m in answers)
+        self._outcome(self._status())
+
+    def _status(self) -> str:
+        last = self.last_answer
+        if last is None or last.status is None:
+            return "complete"
+        return last.status
+
+    def compose(self) -> ComposeResult:
+        results = {message.tool_call_id: message for message in self.messages if message.role == "tool"}
+        for message in self.messages:
+            if message.role != "assistant":
+                continue
+            for text, kind in ((message.reasoning, "reasoning"), (message.content, "answer")):
+                if text:
+                    view = AnswerView(classes=kind)
+                    view.set_text(text)
+                    self.answers.append(view)
+                    yield view
+            for call in message.tool_calls:
+                row = self.tools[call.id] = SavedToolRow(call, results.get(call.id), self.clock)
+                yield row
+            if message.error and message.status in ("error", "incomplete"):
+                yield ErrorNote("incomplete" if message.status == "incomplete" else "unknown", message.error)
+        yield from self._marks()
+
+    def _marks(self) -> Iterable[Widget]:
+        status = self._status()
+        if status == "stopped":
+            yield Note(STOPPED if self.has_output else STOPPED_EARLY, classes="turn-note stopped-note")
+        elif status == "length":
+            yield Note(CUT_OFF, classes="turn-note")
+        elif status == "incomplete" and self.last_answer is not None and not self.last_answer.error:
+            yield Note(INTERRUPTED, classes="turn-note stopped-note")
+        timing = timing_line(turn_stats(self.messages))
+        if timing:
+            yield Note(timing, classes="turn-note timing-note")
+
+
+def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
+    """The timing of a whole turn from its requests' stats: first token, total, tokens, rate."""
+    stats = [message.stats for message in messages if message.role == "assistant" and message.stats]
+    if not stats:
+        return None
+    if len(stats) == 1:
+        return stats[0]
+    first = next((s["ttft_ms"] for s in stats if s.get("ttft_ms") is not None), None)
+    return {
+        "ttft_ms": first,
+        "total_ms": sum(float(s.get("total_ms") or 0.0) for s in stats),
+        "tokens": sum(int(s.get("tokens") or 0) for s in stats),
+    }
+
+
+def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widget]:
+    """The widgets that show ``messages``: prompts, turns, and a label for each continuation."""
+    widgets: list[Widget] = []
+    turn: list[ChatMessage] = []
+
+    def close_turn() -> None:
+        if turn:
+            widgets.append(SavedTurn(list(turn), clock))
+            turn.clear()
+
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "user":
+            close_turn()
+            widgets.append(ContinuedLabel() if message.content == CONTINUE_PROMPT else UserMessage(message.content))
+        else:
+            turn.append(message)
+    close_turn()
+    return widgets
+
+
+async def show_conversation(app: StreamChatApp, saved: SavedConversation) -> None:
+    """Replace the chat with a saved conversation: its messages shown and in the history, new turns saved to it."""
+    await app.action_new_chat()  # stops a running turn; clears the view and the last turn's state
+    app.persistence.adopt(saved)
+    app.history = list(saved.messages)
+    view = app.query_one(Conversation)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.updated_at))
+    widgets = conversation_widgets(saved.messages, app.clock)
+    title = strip_control(saved.title or "Untitled conversation")
+    await view.mount_all([Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note"), *widgets])
+    view.follow()
+    app.refresh_bindings()

@@ -1,0 +1,311 @@
+"""AnswerView: streamed Markdown at a bounded cost per token, shown literally."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.pilot import Pilot
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownFence
+
+from streamchat.ui.answer import AnswerMarkdown, AnswerView, BlockPreview
+from streamchat.ui.answer_blocks import (
+    BlockEnd,
+    BlockLine,
+    BlockPartial,
+    BlockSplitter,
+    BlockStart,
+    Break,
+    Op,
+    Prose,
+    segment_sources,
+    split_incomplete_escape,
+)
+
+
+class AnswerApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.opened: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield AnswerView()
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).anchor()
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        self.links.append(event.href)
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        self.opened.append(url)
+
+
+def shown(view: AnswerView) -> str:
+    """The plain text of every rendered piece of the view, in DOM order."""
+    parts: list[str] = []
+    for widget in view.query(Static):
+        visual = widget.visual
+        if isinstance(visual, Content):
+            parts.append(visual.plain)
+    return "\n".join(parts)
+
+
+async def settle(view: AnswerView, pilot: Pilot[None]) -> None:
+    """Render what was appended (a frame's work), then let the app process it."""
+    await view.flush()
+    await pilot.pause()
+
+
+def run(text: str, step: int | None = None, seed: int = 0, **limits: int) -> list[Op]:
+    splitter = BlockSplitter(**limits)
+    rng = random.Random(seed)
+    ops: list[Op] = []
+    start = 0
+    while start < len(text):
+        end = start + (step or rng.randint(1, 9))
+        ops += splitter.feed(text[start:end])
+        start = end
+    return ops + splitter.finish()
+
+
+def words(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def fence(n: int) -> str:
+    return "```python\n" + "".join(f"x_{n}_{k} = {k}\n" for k in range(30)) + "```\n\n"
+
+
+def long_answer(chars: int, fence_every: int = 3) -> str:
+    parts: list[str] = []
+    n = 0
+    while sum(map(len, parts)) < chars:
+        n += 1
+        parts.append(
+            f"## Part {n}\n\nParagraph {n} " + "lorem ipsum dolor " * 20 + f"end-{n}.\n\n"
+            f"- item {n}.1\n- item {n}.2\n\n" + (fence(n) if n % fence_every == 0 else "")
+        )
+    return "".join(parts)
+
+
+# The splitter (no UI) -------------------------------------------------------------------------
+
+
+def test_fences_are_routed_to_a_preview_until_they_close() -> None:
+    text = "Intro `code`\n````md\n```py\nx = 1\n```\n````\n~~~\nopen ```x``` tilde\n~~~\n```inline``` stays prose\n"
+    ops = [op for op in run(text) if not isinstance(op, BlockPartial)]
+    kinds = [type(op).__name__ for op in ops]
+    assert kinds.count("BlockStart") == 2 and kinds.count("BlockEnd") == 2
+    ends = [op.source for op in ops if isinstance(op, BlockEnd)]
+    assert ends == ["````md\n```py\nx = 1\n```\n````\n", "~~~\nopen ```x``` tilde\n~~~\n"]
+    assert [op.line for op in ops if isinstance(op, BlockLine)] == ["```py", "x = 1", "```", "open ```x``` tilde"]
+    prose = "".join(op.text for op in ops if isinstance(op, Prose))
+    assert prose == "Intro `code`\n```inline``` stays prose\n"
+
+
+def test_an_unclosed_fence_and_a_held_line_are_flushed_by_finish() -> None:
+    ops = run("text\n```python\nprint(1)\nstill open")
+    assert ops[-1] == BlockEnd("```python\nprint(1)\nstill open\n")
+    ops = run("| just | a pipe line |", step=5)  # held until it is known not to start a table
+    assert [op for op in ops if isinstance(op, Prose)] == [Prose("| just | a pipe line |\n")]
+
+
+def test_a_table_is_previewed_and_ends_at_a_blank_line() -> None:
+    text = "Before\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n| 3 | 4 |\n\nAfter\n"
+    ops = run(text, step=3)
+    start = next(i for i, op in enumerate(ops) if isinstance(op, BlockStart))
+    assert ops[start] == BlockStart("table") and isinstance(ops[start - 1], Break)
+    end = next(op for op in ops if isinstance(op, BlockEnd))
+    assert end.source == "| a | b |\n|---|:-:|\n| 1 | 2 |\n| 3 | 4 |\n"
+    partials = [op.text for op in ops if isinstance(op, BlockPartial)]
+    assert any(text.startswith("| 3 |") for text in partials)  # a growing row shows before its newline
+    assert "".join(op.text for op in ops if isinstance(op, Prose)) == "Before\n\nAfter\n"
+
+
+def test_segments_split_at_block_boundaries_only() -> None:
+    para = "word " * 60 + "\n\n"
+    text = para * 3 + "- a\n\n- b\n\n   continued\n\n" + para + "    code\n\n" + para
+    ops = run(text, soft_limit=200, hard_limit=10_000)
+    segments = "".join(op.text if isinstance(op, Prose) else "|" for op in ops if isinstance(op, Prose | Break))
+    pieces = [p for p in segments.split("|") if p]
+    assert len(pieces) >= 4
+    # Never before a list item or an indented line (they would leave their list or become code).
+    assert not any(p.startswith((" ", "-")) for p in pieces[1:])
+
+
+def test_every_line_survives_any_chunking() -> None:
+    text = long_answer(6_000) + "| h | i |\n|---|---|\n| 1 | 2 |\n\ntail without newline"
+    for seed in range(5):
+        ops = run(text, seed=seed, soft_limit=500)
+        rebuilt = "".join(
+            op.text if isinstance(op, Prose) else op.source for op in ops if isinstance(op, Prose | BlockEnd)
+        )
+        assert words(rebuilt) == words(text)
+    assert words("".join(segment_sources(text, soft_limit=500))) == words(text)
+
+
+def test_an_unfinished_escape_sequence_is_held_back() -> None:
+    assert split_incomplete_escape("abc\x1b]0;tit") == ("abc", "\x1b]0;tit")
+    assert split_incomplete_escape("abc\x1b[3") == ("abc", "\x1b[3")
+    assert split_incomplete_escape("abc\x1b[31mred") == ("abc\x1b[31mred", "")
+    assert split_incomplete_escape("plain") == ("plain", "")
+
+
+# The widget -----------------------------------------------------------------------------------
+
+
+async def test_all_fragments_appear_and_the_last_one_right_before_finish() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        fragments = [f"w{i} " for i in range(200)]
+        for i, fragment in enumerate(fragments):
+            view.append(fragment)
+            if i % 50 == 0:
+                await pilot.pause(0.05)
+        view.append("TAIL-END")
+        await view.finish()  # no pause in between: finish must flush the tail itself
+        text = shown(view)
+        assert " ".join(f"w{i}" for i in range(200)) + " TAIL-END" in text
+        assert view.text == "".join(fragments) + "TAIL-END"
+        assert view.live_segment is None and not view.query(".-live")
+
+
+async def test_fragments_are_coalesced_into_one_render_per_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    appended: list[str] = []
+    append = AnswerMarkdown.append
+    monkeypatch.setattr(AnswerMarkdown, "append", lambda self, md: appended.append(md) or append(self, md))
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        for i in range(300):
+            view.append(f"t{i} ")  # synchronous: nothing is rendered yet
+        assert appended == []
+        for _ in range(40):  # the frame timer renders them (no flush() call here)
+            await pilot.pause(view.FLUSH_INTERVAL)
+            if appended:
+                break
+        await pilot.pause(3 * view.FLUSH_INTERVAL)
+        assert len(appended) == 1 and appended[0].startswith("t0 t1 ")
+
+
+async def test_a_long_answer_becomes_frozen_segments_with_a_small_live_tail() -> None:
+    app = AnswerApp()
+    text = long_answer(30_000, fence_every=12)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        live_sizes: list[int] = []
+        for start in range(0, len(text), 400):
+            for token in range(start, min(start + 400, len(text)), 4):
+                view.append(text[token : token + 4])
+            await view.flush()
+            if view.live_segment is not None:
+                live_sizes.append(len(view.live_segment.source))
+        assert len(view.segments) > 5 and len(view.query(AnswerMarkdown)) > 1
+        assert live_sizes and max(live_sizes) < 3_000  # the live tail stays small (a few KB)
+        await view.finish()
+        await pilot.pause()
+        assert view.text == text
+        assert all(segment.frozen for segment in view.segments)
+        assert words("".join(segment.source for segment in view.segments)) == words(text)
+        # Segments far above the viewport are unmounted, and rebuilt when scrolled back to.
+        first = view.segments[0]
+        assert first.markdown is None
+        app.query_one(VerticalScroll).scroll_home(animate=False)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if first.markdown is not None and first.markdown.is_mounted:
+                break
+        assert "Paragraph 1 lorem" in shown(view)
+
+
+async def test_an_open_fence_is_visible_and_becomes_a_code_block_when_closed() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        for piece in ["Intro\n\n``", "`python\nprint('hel", "lo')\nx = 1"]:
+            view.append(piece)
+            await settle(view, pilot)
+        assert "print('hello')" in shown(view) and "x = 1" in shown(view)
+        assert view.query(BlockPreview) and not view.query(MarkdownFence)
+        view.append("\n```\nAfter the fence.\n")
+        await settle(view, pilot)
+        fences = view.query(MarkdownFence)
+        assert len(fences) == 1 and fences.first().code == "print('hello')\nx = 1"
+        assert fences.first().lexer == "python"
+        assert not view.query(BlockPreview) and "After the fence." in shown(view)
+
+
+async def test_a_growing_table_is_plain_text_then_a_table() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        view.append("| name | value |\n|---|---|\n" + "".join(f"| r{i} | {i} |\n" for i in range(40)))
+        view.append("| [@click=app.quit]x[/] | 1")
+        await settle(view, pilot)
+        assert view.query(BlockPreview) and not view.query("MarkdownTable")
+        assert "| r39 | 39 |" in shown(view)
+        view.append(" |\n\n")
+        await settle(view, pilot)
+        assert not view.query(BlockPreview) and len(view.query("MarkdownTable")) == 1
+        cells = view.query("MarkdownTableCellContents")
+        assert len(cells) == 2 * 42
+        assert all(isinstance(cell.tooltip, Content) for cell in cells)  # never a markup string
+
+
+async def test_untrusted_text_is_shown_literally_and_links_run_nothing() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        hostile = [
+            "[click me](app.quit) and [bye](action:app.quit)\n\n",
+            "[bold]x[/bold] [@click=app.quit]quit[/] <b>html</b> \x1b[2Jcleared\n\n",
+            "clip \x1b]52;c;SGVsbG8=\x07 name \x1b]0;SECRET-TI",
+            "TLE\x07 done\n",
+        ]
+        for fragment in hostile:
+            view.append(fragment)
+            await settle(view, pilot)
+        await view.finish()
+        await pilot.pause()
+        text = shown(view)
+        assert "[bold]x[/bold] [@click=app.quit]quit[/] <b>html</b> cleared" in text
+        assert "clip name done" in text
+        assert "\x1b" not in text and "SGVsbG8" not in text and "SECRET" not in text and "TLE" not in text
+        paragraphs = view.query("MarkdownParagraph")
+        await pilot.click(paragraphs[0], offset=(1, 0))  # the "click me" link
+        await pilot.click(paragraphs[0], offset=(14, 0))  # the "bye" link
+        for x in range(0, 40, 4):
+            await pilot.click(paragraphs[1], offset=(x, 0))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert app.links == ["app.quit", "action:app.quit"]  # the app gets the message...
+        assert app.opened == []  # ...and nothing opened a browser
+
+
+async def test_set_text_renders_once_and_statically(monkeypatch: pytest.MonkeyPatch) -> None:
+    appended: list[str] = []
+    updated: list[str] = []
+    append, update = AnswerMarkdown.append, AnswerMarkdown.update
+    monkeypatch.setattr(AnswerMarkdown, "append", lambda self, md: appended.append(md) or append(self, md))
+    monkeypatch.setattr(AnswerMarkdown, "update", lambda self, md: updated.append(md) or update(self, md))
+    app = AnswerApp()
+    text = "Restored *answer*.\n\n```sh\necho hi\n```\n\nBye [bold]."
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        view.set_text(text)
+        await pilot.pause(0.1)
+        assert view.text == text
+        assert appended == []  # never streamed...
+        assert [md for md in updated if md] == segment_sources(text)  # ...each segment parsed once
+        assert view.live_segment is None and not view.query(BlockPreview)
+        assert all(segment.frozen for segment in view.segments)
+        assert view.query_one(MarkdownFence).code == "echo hi"
+        assert "Bye [bold]." in shown(view)
