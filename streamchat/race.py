@@ -193,7 +193,14 @@ class RaceResult:
 
 async def run_race(streaming_agent: Agent, blocking_agent: Agent, prompt: str, *,
                    clock: Clock = time.perf_counter, listener: SideListener | None = None) -> RaceResult:
-    """Start both sides at the same moment and wait for both (an error on one leaves the other running)."""
+    """Start both sides at the same moment and wait for both (an error on one leaves the other running).
+
+    Backends that load a model first (the local one) load it before the clock starts.
+    """
+    for agent in (streaming_agent, blocking_agent):
+        load = getattr(agent.backend, "load", None)
+        if load is not None:
+            await load()
     start = clock()
     stream_task = asyncio.create_task(run_side(streaming_agent, prompt, "streaming", started_at=start, clock=clock,
                                                listener=listener))

