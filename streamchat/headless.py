@@ -33,6 +33,8 @@ EXIT_CONFIG = 2
 """Settings or installation problem: nothing was asked."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C: what had streamed was already printed."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (as a process killed by SIGPIPE reports)."""
 
 
 @dataclass

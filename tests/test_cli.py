@@ -127,3 +127,15 @@ def test_bad_setting_value_is_a_clear_message(tmp_path: Path) -> None:
                             env=env, cwd=tmp_path, timeout=30)
     assert result.returncode == 2
     assert "STREAMCHAT_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_reader_closing_the_pipe_early_is_quiet(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(text_response([f"line {i}\n" for i in range(2000)]))
+    proc = subprocess.Popen([sys.executable, "-m", "streamchat", "ask", "--json", "lots"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env(fake_server, tmp_path), cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 141
+    assert "Traceback" not in err

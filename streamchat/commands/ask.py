@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -23,7 +24,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Ask once, print the answer as it streams, return the exit status."""
     from streamchat.backends.errors import BackendError
     from streamchat.factory import make_agent
-    from streamchat.headless import EXIT_CONFIG, EXIT_INTERRUPTED, HeadlessOutput, ask, read_prompt
+    from streamchat.headless import (
+        EXIT_BROKEN_PIPE,
+        EXIT_CONFIG,
+        EXIT_INTERRUPTED,
+        HeadlessOutput,
+        ask,
+        read_prompt,
+    )
 
     prompt = read_prompt(args.prompt)
     if not prompt:
@@ -40,3 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.flush()
         print("\n[stopped]", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a SIGPIPE'd tool would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
