@@ -191,6 +191,8 @@ class AnswerView(Widget):
     FLUSH_INTERVAL: ClassVar[float] = 1 / 30
     SOFT_LIMIT: ClassVar[int] = 2048
     HARD_LIMIT: ClassVar[int] = 8192
+    BACKLOG_CHARS: ClassVar[int] = 2_000
+    """Unrendered characters above which ``keep_up()`` renders at once instead of waiting for a frame."""
     SHOW_SCREENS: ClassVar[float] = 2
     KEEP_SCREENS: ClassVar[float] = 3
 
@@ -198,6 +200,7 @@ class AnswerView(Widget):
         super().__init__(id=id, classes=classes)
         self._fragments: list[str] = []
         self._pending: list[str] = []
+        self._pending_chars = 0
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
         self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         self._live: AnswerSegment | None = None
@@ -233,7 +236,22 @@ class AnswerView(Widget):
         if text:
             self._fragments.append(text)
             self._pending.append(text)
+            self._pending_chars += len(text)
             self._schedule()
+
+    @property
+    def backlog(self) -> int:
+        """Characters appended but not rendered yet."""
+        return self._pending_chars
+
+    async def keep_up(self) -> None:
+        """Backpressure for streams faster than frames: render now when the backlog is large.
+
+        The caller (the turn worker) awaits this after ``append``; it returns at once unless
+        more than ``BACKLOG_CHARS`` wait, so the screen never falls far behind the stream.
+        """
+        if self._pending_chars > self.BACKLOG_CHARS:
+            await self.flush()
 
     async def flush(self) -> None:
         """Render what has been appended so far now, without finishing (frames do this anyway)."""
@@ -253,6 +271,7 @@ class AnswerView(Widget):
         """Show a finished answer (from history): each segment rendered once, all static."""
         self._fragments = [text] if text else []
         self._pending.clear()
+        self._pending_chars = 0
         self._held = ""
         self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         if self._ready:
@@ -324,6 +343,7 @@ class AnswerView(Widget):
     async def _flush(self, final: bool) -> None:
         raw = self._held + "".join(self._pending)
         self._pending.clear()
+        self._pending_chars = 0
         ready, self._held = (raw, "") if final else blocks.split_incomplete_escape(raw)
         ops = self._splitter.feed(strip_control(ready)) if ready else []
         if final:

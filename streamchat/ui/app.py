@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
 """Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
 
+FRAME_SECONDS = 1 / 60
+"""How often the turn worker gives the event loop a turn while chunks pour in."""
+
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
                                "scroll_conversation"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
@@ -268,6 +271,7 @@ class StreamChatApp(App[None]):
             turn.add_class("-error")
             return
         await self._note_tools(agent)
+        next_yield = 0.0
         async with aclosing(agent.run_turn(self.history, stream=stream)) as events:
             async for event in events:
                 self.last_events.append(event)
@@ -279,6 +283,12 @@ class StreamChatApp(App[None]):
                     await turn.show_error(event, hint)
                 else:
                     await turn.handle(event)
+                # When chunks arrive faster than frames the stream never waits on the socket;
+                # give the loop (timers, the status line, input) a turn once per frame.
+                now = time.perf_counter()
+                if now >= next_yield:
+                    next_yield = now + FRAME_SECONDS
+                    await asyncio.sleep(0)
 
     async def _note_tools(self, agent: Agent) -> None:
         """Say once, quietly, when tools are on but this backend cannot use them."""

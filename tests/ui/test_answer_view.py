@@ -309,3 +309,16 @@ async def test_set_text_renders_once_and_statically(monkeypatch: pytest.MonkeyPa
         assert all(segment.frozen for segment in view.segments)
         assert view.query_one(MarkdownFence).code == "echo hi"
         assert "Bye [bold]." in shown(view)
+
+
+async def test_keep_up_renders_at_once_only_when_the_backlog_is_large() -> None:
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)):
+        view = app.query_one(AnswerView)
+        view.append("small ")
+        await view.keep_up()
+        assert view.backlog == len("small ")  # left for the next frame
+        view.append("x" * view.BACKLOG_CHARS + " END\n\n")
+        await view.keep_up()  # a stream faster than frames: rendered now, no frame needed
+        assert view.backlog == 0
+        assert "END" in shown(view)
