@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from streamchat.accumulator import StreamAccumulator
 from streamchat.backends.base import Backend, ChatRequest
-from streamchat.backends.errors import classify
+from streamchat.backends.errors import classify, redact
 from streamchat.config import Settings
 from streamchat.events import (
     AnyEvent,
@@ -156,7 +156,8 @@ class Agent:
                 self.current = None
                 yield error
                 break
-            calls = acc.tool_calls if self.tools_active else []
+            # Calls cut off by the token limit have broken arguments: they are not run.
+            calls = acc.tool_calls if self.tools_active and acc.status != "length" else []
             history.append(self._assistant(acc, acc.status, timer, tool_calls=calls))
             self.current = None
             if not calls:
@@ -198,11 +199,10 @@ class Agent:
         """Run the calls (in parallel), yielding results as each finishes; one tool message per call."""
         assert self.registry is not None
         results: dict[str, ToolResult] = {}
-        tasks: dict[asyncio.Task[ToolResult], ToolCall] = {}
-        for call in calls:
-            yield ToolRunning(call.id, call.name, call.arguments)
-            tasks[asyncio.create_task(self._run_one(call))] = call
+        tasks = {asyncio.create_task(self._run_one(call)): call for call in calls}
         try:
+            for call in calls:  # inside the try: a stop while these are shown still cleans up
+                yield ToolRunning(call.id, call.name, call.arguments)
             pending = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -234,7 +234,8 @@ class Agent:
         assert self.registry is not None
         started = self.clock()
         outcome = await self.registry.run(call.name, call.arguments)
-        return ToolResult(call.id, call.name, outcome.content, outcome.is_error, self.clock() - started)
+        content = redact(outcome.content, self.settings.api_key)  # a tool must never hand the key around
+        return ToolResult(call.id, call.name, content, outcome.is_error, self.clock() - started)
 
     def _done(self, status: TurnStatus, finish_reason: str | None, turn_start: float,
               first_token_at: float | None, stats: list[RequestStats], rounds: int) -> TurnDone:

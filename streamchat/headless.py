@@ -54,7 +54,7 @@ class HeadlessOutput:
     def write(self, event: AnyEvent) -> None:
         """Show one event."""
         if self.as_json:
-            self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+            self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
             return
         if isinstance(event, TextDelta):

@@ -214,3 +214,50 @@ async def test_tools_are_offered_only_when_enabled(fake_server: FakeServer, tmp_
     assert {"calculator", "current_time", "list_files", "read_file"} <= set(offered)
     assert "tools" not in fake_server.requests[1].body
     assert json.dumps(fake_server.requests[1].body).count("calculator") == 0
+
+
+async def test_stopping_as_tools_are_announced_still_cancels_them(fake_server: FakeServer, tmp_path: Path) -> None:
+    registry = ToolRegistry(timeout_s=30)
+    finished: list[str] = []
+
+    async def nap() -> str:
+        """Sleep."""
+        await asyncio.sleep(0.3)
+        finished.append("nap")
+        return "rested"
+
+    registry.register(nap)
+    fake_server.enqueue(tool_call_response([("n1", "nap", {}), ("n2", "nap", {})]))
+    history: list[ChatMessage] = []
+    async with aclosing(make_agent(fake_server, tmp_path, registry).run_turn(history, "go")) as events:
+        async for event in events:
+            if isinstance(event, ToolRunning):
+                break  # the consumer goes away while the first call is being shown
+    await asyncio.sleep(0.4)
+    assert finished == [], "tools must be cancelled, not left running"
+    assert [(m.role, m.tool_call_id) for m in history[2:4]] == [("tool", "n1"), ("tool", "n2")]
+    assert history[-1].role == "assistant" and history[-1].status == "stopped"
+
+
+async def test_tool_calls_cut_off_by_the_token_limit_are_not_run(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(tool_call_response([("c", "calculator", '{"expression": "1+')], finish_reason="length"))
+    events = await run(make_agent(fake_server, tmp_path), [], "x")
+    assert not [e for e in events if isinstance(e, ToolRunning)]
+    assert events[-1].status == "length" and len(fake_server.requests) == 1
+
+
+async def test_a_tool_result_never_carries_the_api_key(fake_server: FakeServer, tmp_path: Path) -> None:
+    key = "plain-hunter2-secret"
+    registry = ToolRegistry()
+
+    def leak() -> str:
+        """Return something secret."""
+        return f"the key is {key}"
+
+    registry.register(leak)
+    fake_server.enqueue(tool_call_response([("l", "leak", {})]), text_response("ok"))
+    settings = Settings(base_url=fake_server.base_url, api_key=key, max_retries=0, timeout=2.0)
+    events = await run(Agent(OpenAIBackend(settings), settings, registry), [], "x")
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert key not in result.content and "***" in result.content
+    assert key not in json.dumps(fake_server.requests[1].body)

@@ -100,3 +100,17 @@ def test_redact_masks_key_shaped_text() -> None:
 
 def test_settings_repr_never_shows_the_key(tmp_path: Path) -> None:
     assert KEY not in repr(Settings(api_key=KEY))
+
+
+async def test_a_key_that_does_not_look_like_one_is_still_masked(fake_server: FakeServer) -> None:
+    plain = "plain-hunter2-XYZ"
+    fake_server.enqueue(error_response(403, f"key {plain} has no access"))
+    events, _ = await turn(fake_server.base_url, api_key=plain)
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == "permission" and plain not in error.message and "***" in error.message
+
+
+async def test_credentials_in_the_base_url_are_never_shown() -> None:
+    events, _ = await turn(f"http://user:hunter2@127.0.0.1:{closed_port()}/v1")
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert "hunter2" not in error.message and "127.0.0.1" in error.message

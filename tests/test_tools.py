@@ -584,3 +584,16 @@ def test_tools_package_does_not_import_ui_or_openai() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", [".env", ".env.local", "sub/.env"])
+def test_file_tools_never_read_env_files(tmp_path: Path, name: str) -> None:
+    from streamchat.tools.files import Workspace
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / name).write_text("OPENAI_API_KEY=hunter2\n", encoding="utf-8")
+    (tmp_path / ".env.example").write_text("OPENAI_API_KEY=\n", encoding="utf-8")
+    workspace = Workspace(tmp_path)
+    with pytest.raises(PermissionError, match="secrets"):
+        workspace.read_file(name)
+    assert "OPENAI_API_KEY=" in workspace.read_file(".env.example")

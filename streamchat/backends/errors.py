@@ -40,11 +40,13 @@ def redact(text: str, secret: str | None = None) -> str:
     return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)
 
 
-def _host(base_url: str | None) -> str:
+def host_of(base_url: str | None) -> str:
     if not base_url:
         return "api.openai.com"
     parts = urlsplit(base_url)
-    return parts.netloc or base_url
+    if not parts.hostname:
+        return "the server"
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname  # never user:password@
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -98,7 +100,7 @@ def _classify(
         return ErrorEvent(exc.kind, exc.message, exc.status_code, exc.retryable)  # type: ignore[arg-type]
     import openai
 
-    host = _host(base_url)
+    host = host_of(base_url)
     if isinstance(exc, openai.APITimeoutError):
         wait = f" for {timeout:g} s" if timeout else ""
         if started:

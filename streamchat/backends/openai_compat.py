@@ -15,6 +15,7 @@ import openai
 from openai import AsyncOpenAI
 
 from streamchat.backends.base import ChatRequest, Completion
+from streamchat.backends.errors import host_of
 from streamchat.config import Settings
 from streamchat.timing import RequestTimer
 
@@ -40,7 +41,7 @@ class OpenAIBackend:
         """The SDK client."""
         self.include_usage = True
         """Ask for ``stream_options.include_usage``; turned off if the server refuses it."""
-        self.description = f"openai · {self.client.base_url}"
+        self.description = f"openai · {host_of(str(self.client.base_url))}"
         """Backend and server, for status lines."""
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:

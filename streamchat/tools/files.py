@@ -40,6 +40,9 @@ class Workspace:
             raise ValueError(f"Cannot resolve path '{path}': {exc}") from None
         if not target.is_relative_to(self.root):
             raise PermissionError(f"Path '{path}' is outside the workspace")
+        if any(part == ".env" or (part.startswith(".env.") and part != ".env.example")
+               for part in target.relative_to(self.root).parts):
+            raise PermissionError(f"'{path}' may hold secrets (.env files are never read)")
         return target
 
     def _describe(self, entry: Path) -> str:

@@ -7,9 +7,7 @@ the view stopped following) and the app acts.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from contextlib import aclosing
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -17,14 +15,16 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
-from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
+from textual.worker import Worker
 
 from streamchat.config import Settings
-from streamchat.events import AnyEvent, ErrorEvent
+from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
+from streamchat.ui.agent_loader import AgentLoader
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.screens.history import open_history
+from streamchat.ui.turn_runner import TurnRunner
 from streamchat.ui.widgets.commands import ChatCommands
 from streamchat.ui.widgets.conversation import Conversation
 from streamchat.ui.widgets.hint import NewContentHint
@@ -32,28 +32,16 @@ from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.restored import can_continue, continue_answer
 from streamchat.ui.widgets.slash import SlashCommands
-from streamchat.ui.widgets.status import LiveStats, StatusLine
+from streamchat.ui.widgets.status import StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
 
-BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
-"""Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
-
-FRAME_SECONDS = 1 / 60
-"""How often the turn worker gives the event loop a turn while chunks pour in."""
-
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
                                "scroll_conversation"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
-
-
-def _create_agent(settings: Settings) -> Agent:
-    from streamchat.factory import make_agent
-
-    return make_agent(settings)
 
 
 class StreamChatApp(App[None]):
@@ -98,9 +86,11 @@ class StreamChatApp(App[None]):
         """True when the last turn's stream failed before any token (offer a non-streaming retry)."""
         self._turn_user: ChatMessage | None = None
         self._turn_view: AssistantTurn | None = None
-        self._agent_worker: Worker[Agent] | None = None
         self._turn_worker: Worker[None] | None = None
-        self._tools_note_shown = False
+        self.agent_loader = AgentLoader(self)
+        """Creates the agent when none was given."""
+        self.turns = TurnRunner(self)
+        """Feeds each turn's events to its widgets."""
         self.persistence = ChatPersistence(self)
         """Saves the conversation as it happens (and reopens saved ones)."""
         self.slash = SlashCommands(self)
@@ -126,7 +116,7 @@ class StreamChatApp(App[None]):
         self.query_one(Prompt).focus()
         self.persistence.start()
         if self.agent is None:
-            self.call_after_refresh(self._load_agent)
+            self.call_after_refresh(self.agent_loader.load)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
         if self.demo is not None:
@@ -136,36 +126,14 @@ class StreamChatApp(App[None]):
         """Show backend, model and tools in the status line."""
         self.query_one(StatusLine).describe(self.settings, self.agent.backend.description if self.agent else None)
 
-    def _load_agent(self) -> None:
-        if self.agent is None and self._agent_worker is None:
-            settings = self.settings
-            self._agent_worker = self.run_worker(
-                lambda: _create_agent(settings), thread=True, group="agent", exit_on_error=False
-            )
-
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
-        if self.agent is None:
-            self._load_agent()
-            assert self._agent_worker is not None
-            try:
-                await self._agent_worker.wait()
-            except WorkerFailed as failed:
-                self._agent_worker = None  # the next turn tries again
-                raise failed.error from None
-            self._agent_loaded()
-        assert self.agent is not None
-        return self.agent
+        return await self.agent_loader.get()
 
     @on(Worker.StateChanged)
     def _agent_loaded(self) -> None:
         """Take the agent as soon as its worker is done (and show its backend)."""
-        worker = self._agent_worker
-        if self.agent is None and worker is not None and worker.state == WorkerState.SUCCESS:
-            self.agent = agent = worker.result
-            assert agent is not None
-            agent.settings = self.settings
-            self.describe()
+        self.agent_loader.loaded()
 
     def _fresh_history(self) -> list[ChatMessage]:
         prompt = self.settings.system_prompt
@@ -241,63 +209,7 @@ class StreamChatApp(App[None]):
     @work(exclusive=True, group="turn", exit_on_error=False)
     async def _run_turn(self, stream: bool) -> None:
         """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        turn = self._turn_view = AssistantTurn(self.clock)
-        await self.query_one(Conversation).mount(turn)
-        await turn.start()
-        stats = LiveStats(self.clock, self.clock())
-        self.query_one(StatusLine).track(stats)
-        self.last_events = []
-        saving = self.persistence.turn_started(self.history)
-        try:
-            await self._stream_turn(turn, stats, stream)
-        except asyncio.CancelledError:
-            stats.finish("stopped")
-            self.call_later(turn.stopped)
-            raise
-        finally:
-            self.persistence.turn_ended(saving)
-            if self._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
-                self.turn_running = False
-                self.query_one(StatusLine).refresh_stats()
-
-    async def _stream_turn(self, turn: AssistantTurn, stats: LiveStats, stream: bool) -> None:
-        """Feed the agent's events to the turn's widgets and the status line."""
-        try:
-            agent = await self.get_agent()
-        except Exception as exc:  # noqa: BLE001 - the agent could not be made: say so in place
-            stats.finish("error")
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            await turn.show_error(ErrorEvent("config", str(message)), "ctrl+r to retry")
-            turn.add_class("-error")
-            return
-        await self._note_tools(agent)
-        next_yield = 0.0
-        async with aclosing(agent.run_turn(self.history, stream=stream)) as events:
-            async for event in events:
-                self.last_events.append(event)
-                stats.observe(event)
-                if isinstance(event, ErrorEvent):
-                    blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
-                    self.can_retry_blocking = blocking
-                    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
-                    await turn.show_error(event, hint)
-                else:
-                    await turn.handle(event)
-                # When chunks arrive faster than frames the stream never waits on the socket;
-                # give the loop (timers, the status line, input) a turn once per frame.
-                now = time.perf_counter()
-                if now >= next_yield:
-                    next_yield = now + FRAME_SECONDS
-                    await asyncio.sleep(0)
-
-    async def _note_tools(self, agent: Agent) -> None:
-        """Say once, quietly, when tools are on but this backend cannot use them."""
-        if self._tools_note_shown or not self.settings.tools_enabled or agent.backend.supports_tools:
-            return
-        self._tools_note_shown = True
-        note = Note(f"Tools are on, but the {agent.backend.name} backend cannot call them: answering without tools.",
-                    classes="tools-note")
-        await self.query_one(Conversation).mount(note, before=self._turn_view)
+        await self.turns.run(stream)
 
     # -- actions
 
