@@ -37,6 +37,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+HEADER_CHARS = 300
+"""The header is one line: only this much of the arguments is prepared for it."""
+
+
 class ToolCallRow(Vertical, can_focus=True):
     """``▸ ✓ calculator 0.01 s {"expression": "2+2"} → 4``; click or Enter shows arguments and result."""
 
@@ -78,9 +82,8 @@ class ToolCallRow(Vertical, can_focus=True):
     # -- attributes down: the turn calls these as events arrive
 
     def add_arguments(self, delta: str) -> None:
-        """More of the arguments streamed in."""
+        """More of the arguments streamed in (shown by the 0.1 s header timer, not per fragment)."""
         self.arguments += delta
-        self._render_header()
 
     def complete(self, arguments: str) -> None:
         """The arguments are complete."""
@@ -150,7 +153,7 @@ class ToolCallRow(Vertical, can_focus=True):
             parts.append((f" {self.elapsed_s:.2f} s", "dim"))
         elif state == "stopped":
             parts.append((f" {self.stop_reason}", "$warning"))
-        parts += [" ", one_line(strip_control(self.arguments))]
+        parts += [" ", one_line(strip_control(self.arguments[:HEADER_CHARS]))]
         if self.result is not None:
             parts += [(" → ", "dim"), one_line(strip_control(self.result[:500]))]
         self.query_one(".tool-header", Static).update(Content.assemble(*parts))
