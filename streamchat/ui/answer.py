@@ -212,6 +212,7 @@ class AnswerView(Widget):
         self._remeasure_timer: Timer | None = None
         self._ready = False
         self._finish_on_mount = False
+        self._deferred: bool | None = None  # a flush (True: the final one) waiting for the screen to return
         self._initial: str | None = None
 
     @property
@@ -308,6 +309,9 @@ class AnswerView(Widget):
 
     def _virtualize(self, screen: Screen[object]) -> None:
         """After each layout, unmount frozen segments far from the viewport, rebuild near ones."""
+        if self._deferred is not None:  # the screen is showing again: render what waited
+            final, self._deferred = self._deferred, None
+            self.call_later(self.finish if final else self.flush)
         height = screen.size.height
         for segment in self._segments:
             if segment.frozen and (region := segment.region):
@@ -335,12 +339,19 @@ class AnswerView(Widget):
         async with self._lock:
             self._live = self._preview = None
             self._segments = []
-            with self.app.batch_update():
-                await self.remove_children()
-                if text:
-                    await self.mount_all(self._frozen_segments(text))
+            # No app.batch_update() around awaits: if this view's screen is not the active one
+            # (the race pane is on top) the await can outlast the batch and freeze every screen.
+            await self.remove_children()
+            if text:
+                await self.mount_all(self._frozen_segments(text))
 
     async def _flush(self, final: bool) -> None:
+        if not self.screen.is_active:
+            # Textual's Markdown.append awaits inside app.batch_update(); on a screen that is not
+            # showing (the race pane is on top) that await can hang and freeze every screen.
+            # Keep buffering; the first layout after the screen returns renders it all.
+            self._deferred = final or bool(self._deferred)
+            return
         raw = self._held + "".join(self._pending)
         self._pending.clear()
         self._pending_chars = 0
@@ -349,8 +360,7 @@ class AnswerView(Widget):
         if final:
             ops += self._splitter.finish()
         if ops:
-            with self.app.batch_update():
-                await self._apply(ops)
+            await self._apply(ops)  # not inside app.batch_update(): see _replace
 
     async def _apply(self, ops: list[blocks.Op]) -> None:
         for op in ops:

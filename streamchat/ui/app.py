@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
 
+RACE_WHILE_ANSWERING = "An answer is still streaming: wait for it or press esc, then race."
+"""Said when the race pane is asked for while a turn runs."""
+
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
                                "scroll_conversation"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
@@ -276,6 +279,10 @@ class StreamChatApp(App[None]):
         """Race ``prompt`` streaming vs blocking in the race pane (default: ``race``'s, the last, a built-in one)."""
         from streamchat.ui.screens.race import open_race_pane
 
+        if self.turn_running:
+            # The race would share the CPU (and a local model) with the answer, and its numbers would lie.
+            self.notify(RACE_WHILE_ANSWERING, severity="warning")
+            return
         open_race_pane(self, prompt or self.race_prompt or self.last_prompt)
 
 

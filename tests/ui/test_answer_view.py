@@ -322,3 +322,21 @@ async def test_keep_up_renders_at_once_only_when_the_backlog_is_large() -> None:
         await view.keep_up()  # a stream faster than frames: rendered now, no frame needed
         assert view.backlog == 0
         assert "END" in shown(view)
+
+
+async def test_a_view_on_a_hidden_screen_waits_and_renders_when_it_returns() -> None:
+    from textual.screen import Screen
+
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        await app.push_screen(Screen())
+        view.append("written while hidden\n\n")
+        await view.flush()  # must not render (or hang) while another screen is on top
+        assert "written while hidden" not in shown(view)
+        app.pop_screen()
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if "written while hidden" in shown(view):
+                break
+        assert "written while hidden" in shown(view)

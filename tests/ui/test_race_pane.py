@@ -296,3 +296,24 @@ def test_a_finished_race(snap_compare: Callable[..., bool], server: FakeServer) 
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeServer) -> None:
+    from streamchat.config import Settings
+    from streamchat.ui.app import RACE_WHILE_ANSWERING, make_app
+
+    fake_server.enqueue(Response([chunk({"content": "still going"}), Delay(10)]))
+    app = make_app(Settings(base_url=fake_server.base_url, api_key="k", max_retries=0, timeout=20))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.send("long answer")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.last_events:
+                break
+        app.action_race("Race me")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "RaceScreen"
+        assert any(RACE_WHILE_ANSWERING in str(n.message) for n in app._notifications)
+        assert len(fake_server.requests) == 1
+        app.action_stop()
+        await pilot.pause(0.2)
