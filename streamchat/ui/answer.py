@@ -339,11 +339,10 @@ class AnswerView(Widget):
         async with self._lock:
             self._live = self._preview = None
             self._segments = []
-            # No app.batch_update() around awaits: if this view's screen is not the active one
-            # (the race pane is on top) the await can outlast the batch and freeze every screen.
-            await self.remove_children()
-            if text:
-                await self.mount_all(self._frozen_segments(text))
+            with self.app.batch_update():
+                await self.remove_children()
+                if text:
+                    await self.mount_all(self._frozen_segments(text))
 
     async def _flush(self, final: bool) -> None:
         if not self.screen.is_active:
@@ -360,7 +359,8 @@ class AnswerView(Widget):
         if final:
             ops += self._splitter.finish()
         if ops:
-            await self._apply(ops)  # not inside app.batch_update(): see _replace
+            with self.app.batch_update():  # one repaint per frame (the screen is showing: see above)
+                await self._apply(ops)
 
     async def _apply(self, ops: list[blocks.Op]) -> None:
         for op in ops:
