@@ -174,8 +174,7 @@ class Agent:
         request = self._request(history)
         if not stream:
             completion = await self.backend.complete(request, timer)
-            chunks: list[Any] = [completion_as_chunk(completion)]
-            for event in self._feed(acc, timer, chunks[0]):
+            for event in self._feed(acc, timer, completion_as_chunk(completion)):
                 yield event
         else:
             async with aclosing(self.backend.stream(request, timer)) as chunk_stream:

@@ -27,7 +27,7 @@ from streamchat.ui.widgets.restored import CONTINUE_PROMPT, ContinuedLabel, Save
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import STOPPED, AssistantTurn
 
-KEY = "sk-test-history-5f3a9c1e7b"
+KEY = "plain-hunter2-history-5f3a9c"  # not key-shaped: only the configured secret can mask it
 
 
 @pytest.fixture
