@@ -329,6 +329,35 @@ async def test_two_instances_are_separate_models() -> None:
         unload_model(b.key)
 
 
+async def test_loading_models_at_once_never_redirects_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race pane loads two models at once; the UI writes to fd 2 meanwhile and must keep its terminal."""
+    import os
+
+    redirected: list[tuple[int, int]] = []
+    real_dup2 = os.dup2
+
+    def watching_dup2(fd: int, fd2: int, inheritable: bool = True) -> int:
+        redirected.append((fd, fd2))
+        return real_dup2(fd, fd2, inheritable)
+
+    monkeypatch.setattr(os, "dup2", watching_dup2)
+    before = [os.fstat(fd) for fd in (1, 2)]
+    streams = sys.stdout, sys.stderr
+    a = LocalBackend(settings(), n_threads=1, instance="test-fd-a")
+    b = LocalBackend(settings(), n_threads=1, instance="test-fd-b")
+    try:
+        await asyncio.gather(a.load(), b.load())
+        assert a.loaded is not None and b.loaded is not None
+        assert redirected == [], "loading pointed stdout/stderr somewhere else"
+        after = [os.fstat(fd) for fd in (1, 2)]
+        assert [(s.st_dev, s.st_ino) for s in after] == [(s.st_dev, s.st_ino) for s in before]
+        assert (sys.stdout, sys.stderr) == streams
+        assert a.loaded.llama.verbose is False  # no prints while generating
+    finally:
+        unload_model(a.key)
+        unload_model(b.key)
+
+
 QUIET_SCRIPT = """
 import asyncio
 from contextlib import aclosing

@@ -25,8 +25,8 @@ from typing import Any
 
 from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import BackendError
+from streamchat.backends.local_generation import Generation
 from streamchat.backends.local_model import (
-    Generation,
     LoadedModel,
     ModelKey,
     cached_model,
