@@ -95,7 +95,15 @@ def test_redact_masks_key_shaped_text() -> None:
     from streamchat.backends.errors import redact
 
     assert "abcdef" not in redact("key sk-proj-abcdef123456 here")
-    assert redact("my token", "token") == "my ***"
+    assert redact("my token-of-trust", "token-of-trust") == "my ***"
+
+
+def test_a_placeholder_key_too_short_to_be_a_secret_leaves_text_alone() -> None:
+    from streamchat.backends.errors import redact
+
+    assert redact("Asia/Tokyo and ollama", "k") == "Asia/Tokyo and ollama"
+    assert redact("served by ollama", "ollama") == "served by ollama"
+    assert redact("served by 8charkey", "8charkey") == "served by ***"
 
 
 def test_settings_repr_never_shows_the_key(tmp_path: Path) -> None:

@@ -33,9 +33,15 @@ class BackendError(Exception):
         """Whether trying again may help."""
 
 
+MIN_SECRET_CHARS = 8
+"""A configured key shorter than this is not masked in text: local servers take placeholders
+such as ``ollama`` or ``EMPTY``, no real credential is that short, and masking ``k`` would
+mangle every word with a k in it (in tool results and saved history alike)."""
+
+
 def redact(text: str, secret: str | None = None) -> str:
-    """``text`` with the secret and anything shaped like an API key masked."""
-    if secret:
+    """``text`` with the secret (if it is at least ``MIN_SECRET_CHARS`` long) and anything shaped like an API key masked."""
+    if secret and len(secret) >= MIN_SECRET_CHARS:
         text = text.replace(secret, "***")
     return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)
 

@@ -346,9 +346,9 @@ class AnswerView(Widget):
 
     async def _flush(self, final: bool) -> None:
         if not self.screen.is_active:
-            # Textual's Markdown.append awaits inside app.batch_update(); on a screen that is not
-            # showing (the race pane is on top) that await can hang and freeze every screen.
-            # Keep buffering; the first layout after the screen returns renders it all.
+            # Textual does not lay out or paint a screen that is not the current one, so rendering
+            # now is wasted work (and a batch_update() here would hold back the screen on top).
+            # Keep buffering; the first layout after the screen returns renders it all at once.
             self._deferred = final or bool(self._deferred)
             return
         raw = self._held + "".join(self._pending)
@@ -359,7 +359,7 @@ class AnswerView(Widget):
         if final:
             ops += self._splitter.finish()
         if ops:
-            with self.app.batch_update():  # one repaint per frame (the screen is showing: see above)
+            with self.app.batch_update():  # one repaint per frame; only while the screen shows (see above)
                 await self._apply(ops)
 
     async def _apply(self, ops: list[blocks.Op]) -> None:
