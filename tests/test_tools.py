@@ -145,6 +145,14 @@ def test_register_rejects_bad_functions_and_duplicates() -> None:
         ("max(3, 9, 4) - abs(-2)", "7"),
         ("gcd(12, 18)", "6"),
         ("2 ** -1", "0.5"),
+        ("2**64 / 7", "2635249153387078802.285714285714286"),  # exact, not 2.63524915338708e+18
+        ("1 / 3", "0.333333333333333"),
+        ("1 / 3 * 3", "1"),
+        ("(2 / 3) ** -2", "2.25"),
+        ("gcd(4 / 2, 6)", "2"),
+        ("sqrt(1 / 4)", "0.5"),
+        ("1 / 3 + 0.5", "0.833333333333333"),
+        ("1 / 10**30", "1E-30"),
     ],
 )
 def test_calculator_happy_paths(expression: str, expected: str) -> None:
@@ -156,6 +164,8 @@ def test_calculator_big_integers_are_exact() -> None:
     assert len(result) == 10_000  # beyond Python's default 4300-digit str() limit
     assert result.startswith("1000") and result.endswith("0001")
     assert calculator("factorial(1000)").startswith("402387260077")
+    third = calculator("10**9999 / 3")  # every digit of the whole part, 15 after the point
+    assert third.startswith("3333") and len(third.split(".")[0]) == 9999 and third.endswith(".333333333333333")
 
 
 @pytest.mark.parametrize(
@@ -179,6 +189,7 @@ def test_calculator_big_integers_are_exact() -> None:
         ("9**9**9", "more than 10000 digits"),
         ("10**10001", "more than 10000 digits"),
         ("(10**9999) * (10**9999)", "too large"),
+        ("(1 / 3) ** 100000", "more than 10000 digits"),
         ("factorial(100000)", "too large (maximum 1000)"),
         ("comb(10**6, 3)", "too large"),
         ("round(5, -10**9)", "too large"),

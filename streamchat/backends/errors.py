@@ -40,7 +40,7 @@ mangle every word with a k in it (in tool results and saved history alike)."""
 
 
 def redact(text: str, secret: str | None = None) -> str:
-    """``text`` with the secret (if it is at least ``MIN_SECRET_CHARS`` long) and anything shaped like an API key masked."""
+    """``text`` with the secret (``MIN_SECRET_CHARS`` or longer) and anything shaped like an API key masked."""
     if secret and len(secret) >= MIN_SECRET_CHARS:
         text = text.replace(secret, "***")
     return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)

@@ -5,6 +5,11 @@ tree; nothing is ever passed to ``eval``/``exec``.  Only numbers, arithmetic
 operators, parentheses, whitelisted ``math`` functions and constants are
 allowed, and work that would be enormous (huge powers or factorials, very long
 input) is refused up front.
+
+Arithmetic on whole numbers stays exact: ``/`` between them makes a
+``Fraction``, so ``2**64 / 7`` keeps every digit of its integer part instead
+of rounding to a 15-digit float. Floats come in only with a float operand or
+a ``math`` function.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import decimal
 import math
 import operator
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 MAX_EXPRESSION_CHARS = 500
 MAX_RESULT_DIGITS = 10_000
 MAX_FACTORIAL = 1000
 
-Number = int | float
+Number = int | Fraction | float
 
 _MAX_BITS = int(MAX_RESULT_DIGITS * math.log2(10)) + 1
 
@@ -84,7 +90,11 @@ _NODE_NAMES = {
 
 
 def _check_size(value: Any) -> Number:
-    """Return ``value`` if it is a real number within the digit limit, else refuse."""
+    """Return ``value`` (a whole Fraction as an int) if it is a real number within the digit limit, else refuse."""
+    if isinstance(value, Fraction):
+        if max(value.numerator.bit_length(), value.denominator.bit_length()) > _MAX_BITS:
+            raise ValueError(f"Result is too large (more than {MAX_RESULT_DIGITS} digits)")
+        return value.numerator if value.denominator == 1 else value
     if isinstance(value, int) and value.bit_length() > _MAX_BITS:
         raise ValueError(f"Result is too large (more than {MAX_RESULT_DIGITS} digits)")
     if isinstance(value, int | float):
@@ -92,12 +102,24 @@ def _check_size(value: Any) -> Number:
     raise ValueError("Result is not a real number")
 
 
+def _digits(value: int | Fraction) -> float:
+    """Roughly how many digits ``value`` takes to write (its numerator or denominator, the larger)."""
+    largest = max(abs(value.numerator), value.denominator)
+    return math.log10(largest) if largest > 1 else 0.0
+
+
 def _power(base: Number, exponent: Number) -> Any:
-    """``base ** exponent``, refusing results that would be enormous."""
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
-        if abs(base) > 1 and exponent * math.log10(abs(base)) > MAX_RESULT_DIGITS:
+    """``base ** exponent``, exact for a whole or fractional base and a whole exponent; enormous results refused."""
+    if isinstance(base, int | Fraction) and isinstance(exponent, int):
+        if abs(exponent) * _digits(base) > MAX_RESULT_DIGITS:
             raise ValueError(f"Power is too large: the result would have more than {MAX_RESULT_DIGITS} digits")
-    return operator.pow(base, exponent)
+        return Fraction(base) ** exponent
+    return operator.pow(float(base) if isinstance(base, Fraction) else base,
+                        float(exponent) if isinstance(exponent, Fraction) else exponent)
+
+
+_EXACT_FUNCTIONS = frozenset({"abs", "round", "min", "max", "floor", "ceil", "trunc"})
+"""Functions that take a Fraction as it is; the others get it as a float."""
 
 
 def _call(name: str, args: list[Number]) -> Any:
@@ -109,6 +131,8 @@ def _call(name: str, args: list[Number]) -> Any:
         raise ValueError(f"{name}() arguments are too large (maximum {MAX_FACTORIAL})")
     if name == "round" and len(args) > 1 and abs(args[1]) > MAX_FACTORIAL:
         raise ValueError(f"round() digits are too large (maximum {MAX_FACTORIAL})")
+    if name not in _EXACT_FUNCTIONS:
+        args = [float(a) if isinstance(a, Fraction) else a for a in args]
     try:
         return FUNCTIONS[name](*args)
     except (TypeError, ValueError) as exc:
@@ -134,6 +158,8 @@ def _evaluate(node: ast.AST) -> Number:
         left, right = _evaluate(node.left), _evaluate(node.right)
         if op is ast.Pow:
             return _check_size(_power(left, right))
+        if op is ast.Div and isinstance(left, int | Fraction) and isinstance(right, int | Fraction):
+            return _check_size(Fraction(left) / right)  # exact: 2**64 / 7 keeps all its digits
         return _check_size(_BINARY_OPS[op](left, right))
     if isinstance(node, ast.UnaryOp):
         uop = type(node.op)
@@ -163,7 +189,17 @@ def _evaluate(node: ast.AST) -> Number:
 
 
 def format_number(value: Number) -> str:
-    """Format a result: integers exactly, floats with up to 15 significant digits."""
+    """Format a result: integers exactly, fractions with every digit before the point and 15
+    significant ones after it, floats with up to 15 significant digits."""
+    if isinstance(value, Fraction):
+        whole = abs(value.numerator) // value.denominator
+        whole_digits = decimal.Decimal(whole).adjusted() + 1 if whole else 0  # str() refuses > 4300 digits
+        context = decimal.Context(prec=whole_digits + 15, Emax=decimal.MAX_EMAX,
+                                  Emin=decimal.MIN_EMIN)
+        quotient = context.divide(decimal.Decimal(value.numerator), decimal.Decimal(value.denominator))
+        quotient = quotient.normalize(context)
+        text = f"{quotient:f}" if quotient.adjusted() >= -20 else str(quotient)
+        return text if text != "-0" else "0"
     if isinstance(value, int):
         # Decimal sidesteps the int->str digit limit that Python 3.11 enforces.
         return str(value) if value.bit_length() < 10_000 else str(decimal.Decimal(value))
