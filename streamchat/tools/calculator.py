@@ -129,7 +129,7 @@ def _call(name: str, args: list[Number]) -> Any:
             raise ValueError(f"factorial() argument is too large (maximum {MAX_FACTORIAL})")
     if name in ("comb", "perm") and any(isinstance(a, int) and a > MAX_FACTORIAL for a in args):
         raise ValueError(f"{name}() arguments are too large (maximum {MAX_FACTORIAL})")
-    if name == "round" and len(args) > 1 and abs(args[1]) > MAX_FACTORIAL:
+    if name == "round" and len(args) > 1 and not -MAX_FACTORIAL <= args[1] <= MAX_FACTORIAL:
         raise ValueError(f"round() digits are too large (maximum {MAX_FACTORIAL})")
     if name not in _EXACT_FUNCTIONS:
         args = [float(a) if isinstance(a, Fraction) else a for a in args]
