@@ -180,6 +180,14 @@ class ConversationStore:
                                  (message.id, conversation_id, old_id))
             self._save(conn, conversation_id, [message])
 
+    def delete_messages(self, conversation_id: str, message_ids: Iterable[str]) -> int:
+        """Delete these messages of the conversation (ids not saved are ignored); how many went."""
+        ids = [(conversation_id, message_id) for message_id in message_ids]
+        with self._db("IMMEDIATE") as conn:
+            before = conn.total_changes
+            conn.executemany("DELETE FROM messages WHERE conversation_id = ? AND id = ?", ids)
+            return conn.total_changes - before
+
     def load(self, conversation_id: str) -> Conversation:
         """The conversation with all its messages; ``ConversationNotFound`` if there is none."""
         with self._db("DEFERRED") as conn:

@@ -225,7 +225,9 @@ class StreamChatApp(App[None]):
         if self.turn_running or self.last_prompt is None:
             return
         if self._turn_user in self.history:
-            del self.history[self.history.index(self._turn_user):]
+            start = self.history.index(self._turn_user)
+            self.persistence.forget(self.history[start:])  # the saved conversation drops the attempt too
+            del self.history[start:]
         if self._turn_view is not None:
             await self._turn_view.remove()
             self._turn_view = None

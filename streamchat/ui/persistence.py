@@ -225,6 +225,18 @@ class ChatPersistence:
             self._timer.stop()
             self._timer = None
 
+    def forget(self, messages: list[ChatMessage]) -> None:
+        """These messages left the conversation (a retry drops the last turn): delete them from the store too."""
+        target = self.conversation
+        ids = [message.id for message in messages if message.id in target.saved]
+        if ids:
+            target.saved.difference_update(ids)
+            self._write_later(self._delete, target, ids)
+
+    def _delete(self, target: SavedConversation, ids: list[str]) -> None:
+        if self.store is not None and target.id is not None and not target.deleted:
+            self.store.delete_messages(target.id, ids)
+
     def _tick(self) -> None:
         """Every ``CHECKPOINT_INTERVAL_S`` while a turn runs: completed messages, then the answer so far."""
         for turn in self._turns:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, footer_labels, make_settings, screen_text, send, wait_for
+from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
 from fake_server import Delay, Done, FakeServer, Response, chunk, text_response
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -316,3 +316,34 @@ async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: 
         assert [v.text for v in tools.query(AnswerView)] == ["Let me check.", "It is 42."]
         assert failed.has_class("-error") and "Rate limited by host (429)" in failed.query_one(ErrorNote).message
         assert "Continue answer" not in footer_labels(app)
+
+
+async def test_a_retry_replaces_the_attempt_in_the_saved_conversation(
+        settings: Settings, fake_server: FakeServer, data_dir: Path) -> None:
+    app = make_app(settings)
+    fake_server.enqueue(text_response("Hello."))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "say hello")
+        await stop_mid_answer(pilot, fake_server, "tell me a story", "Once upon")  # checkpointed, then stopped
+        await saved(pilot)
+        fake_server.enqueue(text_response("The second attempt, in full."))
+        await pilot.press("ctrl+r")
+        await finish_turn(pilot)
+        await saved(pilot)
+        live = [(m.role, m.content, m.status) for m in app.history]
+    with ConversationStore(data_dir) as store:
+        [row] = store.list_conversations()
+        kept = [(m.role, m.content, m.status) for m in store.load(row.id).messages]
+    assert live[-2:] == [("user", "tell me a story", None), ("assistant", "The second attempt, in full.", "complete")]
+    assert kept == live and len(kept) == 4  # the stopped attempt and its user message are gone
+
+
+def test_delete_messages_removes_only_those_of_that_conversation(data_dir: Path) -> None:
+    with ConversationStore(data_dir) as store:
+        one, two = store.create_conversation(), store.create_conversation()
+        a, b = ChatMessage(role="user", content="a"), ChatMessage(role="user", content="b")
+        store.save_messages(one, [a, b])
+        store.save_message(two, a)
+        assert store.delete_messages(one, [a.id, "not-saved"]) == 1
+        assert [m.content for m in store.load(one).messages] == ["b"]
+        assert [m.content for m in store.load(two).messages] == ["a"]
