@@ -183,6 +183,18 @@ async def test_r_races_again_and_the_list_keeps_both_races(app: StreamChatApp, f
         assert f"{fmt_ms(second.verdict.first_text_saved_ms)} sooner" in rows[2]
 
 
+async def test_ctrl_r_in_the_pane_races_again_and_never_retries_the_chat(app: StreamChatApp,
+                                                                           fake_server: FakeServer) -> None:
+    scripted(fake_server, blocking_after=0.3)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_race(pilot)
+        await finish_race(pilot, screen)
+        await pilot.press("ctrl+r")
+        await finish_race(pilot, screen, 2)
+        assert app.screen is screen and len(screen.results) == 2
+        assert len(fake_server.requests) == 4 and not app.history  # both were race requests, no chat turn
+
+
 async def test_opened_by_slash_race_by_ctrl_t_and_the_palette(app: StreamChatApp, fake_server: FakeServer) -> None:
     scripted(fake_server, blocking_after=0.1)
     async with app.run_test(size=SIZE) as pilot:
