@@ -227,7 +227,8 @@ class Agent:
             content = result.content if result else TOOL_STOPPED
             history.append(ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=content,
                                        is_error=result.is_error if result else True,
-                                       status=None if result or not stopped else "stopped"))
+                                       status=None if result or not stopped else "stopped",
+                                       stats={"elapsed_ms": result.elapsed_s * 1000.0} if result else None))
 
     async def _run_one(self, call: ToolCall) -> ToolResult:
         assert self.registry is not None

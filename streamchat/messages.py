@@ -68,7 +68,8 @@ class ChatMessage:
     backend: str | None = None
     """The backend that served it (``openai``, ``local``)."""
     stats: dict[str, Any] | None = None
-    """Timing of the request that produced it (``RequestStats`` as a dict)."""
+    """Timing: for an assistant message, the request that produced it (``RequestStats`` as a dict);
+    for a tool message, ``{"elapsed_ms": ...}``, how long the tool ran."""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """A stable id, used by the history store."""
     created_at: float = field(default_factory=time.time)

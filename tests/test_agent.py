@@ -74,10 +74,13 @@ async def test_parallel_tools_run_at_the_same_time(fake_server: FakeServer, tmp_
     fake_server.enqueue(tool_call_response(calls), text_response("done"))
     loop = asyncio.get_running_loop()
     started = loop.time()
-    events = await run(make_agent(fake_server, tmp_path, registry), [], "nap thrice")
+    history: list[ChatMessage] = []
+    events = await run(make_agent(fake_server, tmp_path, registry), history, "nap thrice")
     elapsed = loop.time() - started
     assert [e.content for e in events if isinstance(e, ToolResult)] == ["rested"] * 3
     assert elapsed < 0.85, "three 0.3 s tools in parallel must not take 0.9 s"
+    run_times = [m.stats["elapsed_ms"] for m in history if m.role == "tool" and m.stats]
+    assert len(run_times) == 3 and all(290 <= ms < 850 for ms in run_times)  # saved with the result
 
 
 async def test_failing_unknown_and_malformed_tools_become_error_results(fake_server: FakeServer,

@@ -295,12 +295,15 @@ def test_resume_an_unknown_id_exits_2_with_a_clear_message(data_dir: Path) -> No
 
 async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: StreamChatApp, data_dir: Path) -> None:
     call = ToolCall("call_1", "calculator", '{"expression": "6*7"}')
+    older = ToolCall("call_2", "calculator", '{"expression": "7*6"}')
     with ConversationStore(data_dir) as store:
         cid = store.create_conversation()
         store.save_messages(cid, [
             ChatMessage(role="user", content="what is 6*7?"),
-            ChatMessage(role="assistant", content="Let me check.", tool_calls=[call], status="complete"),
-            ChatMessage(role="tool", tool_call_id="call_1", name="calculator", content="42"),
+            ChatMessage(role="assistant", content="Let me check.", tool_calls=[call, older], status="complete"),
+            ChatMessage(role="tool", tool_call_id="call_1", name="calculator", content="42",
+                        stats={"elapsed_ms": 1234.0}),
+            ChatMessage(role="tool", tool_call_id="call_2", name="calculator", content="42"),  # saved without a time
             ChatMessage(role="assistant", content="It is 42.", status="complete"),
             ChatMessage(role="user", content="and again?"),
             ChatMessage(role="assistant", status="error", error="Rate limited by host (429)"),
@@ -310,9 +313,11 @@ async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: 
         await wait_for(pilot, lambda: len(app.query(SavedTurn)) == 2, "the saved turns")
         await pilot.pause(0.05)
         tools, failed = app.query(SavedTurn)
-        row = tools.query_one(ToolCallRow)
-        assert (row.state, row.result, row.elapsed_s) == ("ok", "42", None)
-        assert row.query_one(".tool-header", Static).render().plain.startswith("▸ ✓ calculator")  # type: ignore[attr-defined]
+        row, older_row = tools.query(ToolCallRow)
+        assert (row.state, row.result, row.elapsed_s) == ("ok", "42", 1.234)
+        header = row.query_one(".tool-header", Static).render().plain  # type: ignore[attr-defined]
+        assert header.startswith("▸ ✓ calculator 1.23 s")
+        assert (older_row.state, older_row.elapsed_s) == ("ok", None)
         assert [v.text for v in tools.query(AnswerView)] == ["Let me check.", "It is 42."]
         assert failed.has_class("-error") and "Rate limited by host (429)" in failed.query_one(ErrorNote).message
         assert "Continue answer" not in footer_labels(app)

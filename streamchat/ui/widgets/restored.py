@@ -71,7 +71,7 @@ class ContinuedLabel(Note):
 
 
 class SavedToolRow(ToolCallRow):
-    """A tool call from history: finished (or stopped, or never run), no timer, no elapsed time."""
+    """A tool call from history: finished (or stopped, or never run), with the run time saved with it, no timer."""
 
     def __init__(self, call: ToolCall, result: ChatMessage | None, clock: Clock) -> None:
         super().__init__(call.id, call.name, clock)
@@ -90,8 +90,10 @@ class SavedToolRow(ToolCallRow):
         elif result.status == "stopped":
             self.stop("stopped")
         else:
+            elapsed_ms = (result.stats or {}).get("elapsed_ms")
             self.finish(result.content, result.is_error, 0.0)
-            self.elapsed_s = None  # not saved: show no time rather than a wrong one
+            # saved by versions that knew it; otherwise show no time rather than a wrong one
+            self.elapsed_s = elapsed_ms / 1000.0 if isinstance(elapsed_ms, int | float) else None
         self.complete(self.arguments)  # repaint header and body
 
 
