@@ -180,6 +180,18 @@ class ConversationStore:
                                  (message.id, conversation_id, old_id))
             self._save(conn, conversation_id, [message])
 
+    def set_system_message(self, conversation_id: str, old_id: str | None, message: ChatMessage | None) -> None:
+        """The system prompt changed: ``old_id`` (if any) goes, ``message`` (None: no prompt now) comes first."""
+        with self._db("IMMEDIATE") as conn:
+            if old_id is not None:
+                conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id = ?", (conversation_id, old_id))
+            prompt = None
+            if message is not None:
+                row = self._row(conversation_id, message, time.time())
+                prompt = row["content"]
+                conn.execute(schema.INSERT_FIRST_MESSAGE, row)
+            conn.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?", (prompt, conversation_id))
+
     def delete_messages(self, conversation_id: str, message_ids: Iterable[str]) -> int:
         """Delete these messages of the conversation (ids not saved are ignored); how many went."""
         ids = [(conversation_id, message_id) for message_id in message_ids]

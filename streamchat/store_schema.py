@@ -74,6 +74,11 @@ ON CONFLICT (conversation_id, id) DO UPDATE SET role = excluded.role, content = 
     status = excluded.status, data = excluded.data, created_at = excluded.created_at,
     updated_at = excluded.updated_at
 """
+INSERT_FIRST_MESSAGE = """
+INSERT INTO messages (id, conversation_id, seq, role, content, status, data, created_at, updated_at)
+VALUES (:id, :cid, (SELECT COALESCE(MIN(seq), 1) - 1 FROM messages WHERE conversation_id = :cid),
+        :role, :content, :status, :data, :created_at, :now)
+"""
 CHECKPOINT_GUARD = " WHERE messages.status IS 'incomplete'"
 TOUCH_CONVERSATION = """
 UPDATE conversations SET updated_at = :now, title = COALESCE(title, :title),

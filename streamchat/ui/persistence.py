@@ -233,6 +233,22 @@ class ChatPersistence:
             target.saved.difference_update(ids)
             self._write_later(self._delete, target, ids)
 
+    def system_changed(self, old: ChatMessage | None, new: ChatMessage | None) -> None:
+        """``/system`` replaced the system message (first in the history): the saved conversation follows now."""
+        target = self.conversation
+        if not target.saved:
+            return  # nothing saved yet: the first turn saves the history in order, system prompt first
+        old_id = old.id if old is not None and old.id in target.saved else None
+        if old_id is not None:
+            target.saved.discard(old_id)
+        if new is not None:
+            target.saved.add(new.id)
+        self._write_later(self._set_system, target, old_id, new)
+
+    def _set_system(self, target: SavedConversation, old_id: str | None, new: ChatMessage | None) -> None:
+        if self.store is not None and target.id is not None and not target.deleted:
+            self.store.set_system_message(target.id, old_id, new)
+
     def _delete(self, target: SavedConversation, ids: list[str]) -> None:
         if self.store is not None and target.id is not None and not target.deleted:
             self.store.delete_messages(target.id, ids)

@@ -352,3 +352,31 @@ def test_delete_messages_removes_only_those_of_that_conversation(data_dir: Path)
         assert store.delete_messages(one, [a.id, "not-saved"]) == 1
         assert [m.content for m in store.load(one).messages] == ["b"]
         assert [m.content for m in store.load(two).messages] == ["a"]
+
+
+async def test_a_system_prompt_changed_mid_chat_replaces_the_saved_one_in_first_place(
+        settings: Settings, fake_server: FakeServer, data_dir: Path) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        fake_server.enqueue(text_response("Hi."), text_response("Terse."))
+        await ask(pilot, "hello")
+        await send(pilot, "/system Be terse.")
+        await ask(pilot, "again")
+        await send(pilot, "/system Be kind.")
+        await saved(pilot)
+    with ConversationStore(data_dir) as store:
+        [row] = store.list_conversations()
+        conversation = store.load(row.id)
+    roles = [(m.role, m.content) for m in conversation.messages]
+    assert roles[0] == ("system", "Be kind.") and [r for r, _ in roles].count("system") == 1
+    assert [c for r, c in roles if r == "user"] == ["hello", "again"]
+    assert conversation.system_prompt == "Be kind."
+
+    again = make_app(settings, continue_last=True)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(again.query(SavedTurn)) == 2, "the saved turns")
+        fake_server.enqueue(text_response("Kind."))
+        await ask(pilot, "third")
+    sent = fake_server.requests[-1].messages
+    assert sent[0] == {"role": "system", "content": "Be kind."}
+    assert [m["role"] for m in sent].count("system") == 1

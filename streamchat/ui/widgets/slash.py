@@ -106,10 +106,12 @@ class SlashCommands:
         """Use ``text`` as the system prompt from now on, first in the history ("" removes it)."""
         app = self.app
         app.update_settings(replace(app.settings, system_prompt=text or None))
-        if app.history and app.history[0].role == "system":
-            app.history.pop(0)
-        if text:
-            app.history.insert(0, ChatMessage(role="system", content=text))
+        old = app.history.pop(0) if app.history and app.history[0].role == "system" else None
+        new = ChatMessage(role="system", content=text) if text else None
+        if new is not None:
+            app.history.insert(0, new)
+        if old is not None or new is not None:
+            app.persistence.system_changed(old, new)
         await app.note(f"system prompt: {text}" if text else "system prompt removed")
 
     async def do_model(self, argument: str) -> None:
