@@ -1,7 +1,7 @@
 """The chat's side of the history store: the conversation is saved as it happens.
 
-Every store call runs in one background thread, in the order it was asked for
-(a single-thread executor), so the UI never waits on the disk and no write
+Every store call runs in one background thread (``StoreThread``), in the
+order it was asked for, so the UI never waits on the disk and no write
 overtakes another. What is written, and when:
 
 - the conversation itself, lazily, with its first message;
@@ -19,13 +19,9 @@ schema) the chat runs unsaved and says so once, in the conversation.
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.css.query import NoMatches
@@ -37,9 +33,9 @@ from streamchat.store import (
     ConversationStore,
     StoreError,
     StreamCheckpointer,
-    make_title,
     open_store,
 )
+from streamchat.ui.store_thread import StoreThread
 from streamchat.ui.widgets.conversation import Conversation as ConversationView
 from streamchat.ui.widgets.message import Note
 from streamchat.ui.widgets.restored import show_conversation
@@ -96,43 +92,16 @@ class ChatPersistence:
         """At start-up, reopen this conversation: an id (or unique prefix), or ``last``."""
         self.conversation = SavedConversation()
         """The conversation shown, as saved."""
-        self._executor: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer = StoreThread(self._say_problem)
         self._turns: list[TurnSaving] = []
         self._timer: Timer | None = None
-        self._closed = False
         self._said_problem = False
 
     # -- the writer thread
 
-    def _submit(self, job: Callable[..., T], *args: Any) -> Future[T]:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamchat-history")
-        return self._executor.submit(job, *args)
-
     async def call(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(*args)`` in the writer thread, after every write asked for before it."""
-        return await asyncio.wrap_future(self._submit(job, *args))
-
-    def _write_later(self, job: Callable[..., None], *args: Any) -> None:
-        """Queue a write; a failure is reported once, in the conversation."""
-        if not self._closed:
-            self._submit(self._guarded, job, *args)
-
-    def _guarded(self, job: Callable[..., None], *args: Any) -> None:
-        try:
-            job(*args)
-        except StoreError as exc:
-            self._report(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a failed save must never take the app down
-            self._report(f"{type(exc).__name__}: {exc}")
-
-    def _report(self, reason: str) -> None:
-        """From the writer thread: say (once) that saving failed; never blocks on the UI."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._say_problem, reason)
+        return await self._writer.call(job, *args)
 
     def _say_problem(self, reason: str) -> None:
         if not self._said_problem:
@@ -154,7 +123,7 @@ class ChatPersistence:
 
     def start(self) -> None:
         """Open the store in the background, then the conversation to reopen, if any."""
-        self._loop = asyncio.get_running_loop()
+        self._writer.bind(asyncio.get_running_loop())
         self.app.run_worker(self._start(), group="history", exit_on_error=False)
 
     def _open(self) -> None:
@@ -190,11 +159,7 @@ class ChatPersistence:
                 await asyncio.wait_for(turn.ended.wait(), CLOSE_WAIT_S)
         for turn in list(self._turns):  # still not ended: save what it has
             self._sync(turn)
-        if self._executor is None:
-            return
-        self._closed = True
-        await self.call(self._close_store)
-        self._executor.shutdown(wait=False)
+        await self._writer.close(self._close_store)
 
     def _close_store(self) -> None:
         if self.store is not None:
@@ -231,7 +196,7 @@ class ChatPersistence:
         ids = [message.id for message in messages if message.id in target.saved]
         if ids:
             target.saved.difference_update(ids)
-            self._write_later(self._delete, target, ids)
+            self._writer.write_later(self._delete, target, ids)
 
     def system_changed(self, old: ChatMessage | None, new: ChatMessage | None) -> None:
         """``/system`` replaced the system message (first in the history): the saved conversation follows now."""
@@ -243,7 +208,7 @@ class ChatPersistence:
             target.saved.discard(old_id)
         if new is not None:
             target.saved.add(new.id)
-        self._write_later(self._set_system, target, old_id, new)
+        self._writer.write_later(self._set_system, target, old_id, new)
 
     def _set_system(self, target: SavedConversation, old_id: str | None, new: ChatMessage | None) -> None:
         if self.store is not None and target.id is not None and not target.deleted:
@@ -263,7 +228,7 @@ class ChatPersistence:
             return
         text, reasoning = current.text, current.reasoning
         if text or reasoning:
-            self._write_later(self._checkpoint, self._turns[-1].conversation, text, reasoning,
+            self._writer.write_later(self._checkpoint, self._turns[-1].conversation, text, reasoning,
                               agent.settings.model_name, agent.backend.name)
 
     def _sync(self, turn: TurnSaving) -> None:
@@ -271,7 +236,7 @@ class ChatPersistence:
         new = [message for message in turn.history if message.id not in target.saved]
         if new:
             target.saved.update(message.id for message in new)
-            self._write_later(self._save, target, new)
+            self._writer.write_later(self._save, target, new)
 
     def _ensure(self, target: SavedConversation) -> tuple[ConversationStore, StreamCheckpointer] | None:
         """Writer thread: the store and the target's checkpointer, creating the conversation if need be."""
@@ -333,36 +298,3 @@ class ChatPersistence:
         await self.with_store(lambda store: store.delete(conversation_id))
         if conversation_id == self.conversation.id:
             self.conversation.deleted = True
-
-    async def export(self, kind: str) -> None:
-        """Write the conversation to ``streamchat-<id8>.md`` (or ``.json``) here, private, and say where."""
-        from streamchat.commands.export import write_private
-        from streamchat.export import to_json, to_markdown
-
-        if kind not in ("md", "json"):
-            self.app.notify("Use /export md or /export json.", severity="warning")
-            return
-        history = list(self.app.history)
-        if not any(message.role != "system" for message in history):
-            self.app.notify("Nothing to export yet.", severity="warning")
-            return
-        conversation = await self.call(self._exportable, self.conversation, history)
-        text = to_json(conversation) if kind == "json" else to_markdown(conversation)
-        path = Path.cwd() / f"streamchat-{conversation.id[:8]}.{kind}"
-        try:
-            await asyncio.to_thread(write_private, str(path), text)
-        except OSError as exc:
-            self.app.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error", markup=False)
-            return
-        self.app.notify(f"Exported to {path}", markup=False)
-
-    def _exportable(self, target: SavedConversation, history: list[ChatMessage]) -> Conversation:
-        """Writer thread, after the writes before it: the conversation as saved, else as shown."""
-        if self.store is not None and target.id is not None and not target.deleted:
-            with suppress(StoreError):
-                return self.store.load(target.id)
-        first = next((m.content for m in history if m.role == "user" and m.content.strip()), "")
-        system = next((m.content for m in history if m.role == "system"), None)
-        return Conversation(id=target.id or uuid.uuid4().hex, title=make_title(first) or None,
-                            created_at=history[0].created_at, updated_at=time.time(),
-                            model=self.app.settings.model_name, system_prompt=system, messages=history)

@@ -173,7 +173,9 @@ class SlashCommands:
 
     async def do_export(self, argument: str) -> None:
         """``/export [md|json]``: write the conversation to a file in the current directory."""
-        await self.app.persistence.export(argument or "md")
+        from streamchat.ui.export_here import export_conversation
+
+        await export_conversation(self.app, argument or "md")
 
     async def do_race(self, argument: str) -> None:
         """``/race [PROMPT]``: race PROMPT (default: the last prompt) streaming vs blocking."""
