@@ -11,9 +11,9 @@ touch the disk: a UI should call it off its hot path (a worker thread, a
 timer), never once per streamed token. One store may be shared by threads.
 Every failure is raised as ``StoreError`` with a sentence fit to show.
 
-For a streaming answer, ``StreamCheckpointer`` saves the partial text at a
-bounded rate (status ``incomplete``), then ``finish()`` puts the final
-message in its place, so a crash loses at most about ``interval_s`` of text.
+For a streaming answer, ``store_checkpoint.StreamCheckpointer`` saves the
+partial text at a bounded rate (status ``incomplete``), then puts the final
+message in its place.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -32,21 +32,19 @@ from typing import Any
 from streamchat import store_schema as schema
 from streamchat.backends.errors import redact
 from streamchat.messages import ChatMessage
+from streamchat.store_files import DB_NAME, database_path, default_data_dir, describe_error
 from streamchat.store_schema import (
-    DB_NAME,
     SCHEMA_VERSION,
     Conversation,
     ConversationNotFound,
     ConversationSummary,
     StoreError,
-    database_path,
-    default_data_dir,
     make_title,
 )
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "Conversation", "ConversationNotFound", "ConversationStore",
-    "ConversationSummary", "StoreError", "StreamCheckpointer", "database_path", "default_data_dir",
+    "ConversationSummary", "StoreError", "database_path", "default_data_dir",
     "make_title", "open_store",
 ]
 
@@ -98,7 +96,7 @@ class ConversationStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(schema.describe_error(exc, self.path, self._timeout)) from exc
+                    raise StoreError(describe_error(exc, self.path, self._timeout)) from exc
                 raise
 
     def create_conversation(self, title: str | None = None, model: str | None = None,
@@ -279,73 +277,3 @@ def open_store(data_dir: str | os.PathLike[str] | None = None, *,
         return ConversationStore(data_dir, secret=secret), None
     except StoreError as exc:
         return None, str(exc)
-
-
-class StreamCheckpointer:
-    """Saves a streaming answer at most every ``interval_s``, so a crash loses little of it.
-
-    Typical use from a UI timer::
-
-        if agent.current is not None:
-            checkpointer.maybe_checkpoint(checkpointer.snapshot(agent.current.text))
-        ...
-        checkpointer.finish(final_message)   # when the answer lands in the history
-    """
-
-    def __init__(self, store: ConversationStore, conversation_id: str, interval_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
-        """Where checkpoints are written."""
-        self.conversation_id = conversation_id
-        """The conversation the answer belongs to."""
-        self.interval_s = interval_s
-        """The least time between two writes by ``maybe_checkpoint``."""
-        self.clock = clock
-        """Monotonic seconds."""
-        self.pending_id: str | None = None
-        """The id of the partial message saved and not yet finished, if any."""
-        self.writes = 0
-        """How many checkpoints were written."""
-        self._last_write: float | None = None
-        self._last_saved: tuple[str, str, str] | None = None
-        self._snapshot: ChatMessage | None = None
-
-    def snapshot(self, text: str, *, reasoning: str = "", model: str | None = None,
-                 backend: str | None = None) -> ChatMessage:
-        """An ``incomplete`` assistant message with ``text``, keeping one id until ``finish()``."""
-        if self._snapshot is None:
-            self._snapshot = ChatMessage(role="assistant", status="incomplete")
-        self._snapshot = replace(self._snapshot, content=text, reasoning=reasoning, model=model, backend=backend)
-        return self._snapshot
-
-    def maybe_checkpoint(self, message: ChatMessage) -> bool:
-        """Write ``message`` if ``interval_s`` passed since the last write and it changed; True if written."""
-        now = self.clock()
-        if self._last_write is not None and now - self._last_write < self.interval_s:
-            return False
-        if self._last_saved == (message.id, message.content, message.reasoning):
-            return False
-        self._write(message, now)
-        return True
-
-    def flush(self, message: ChatMessage) -> None:
-        """Write ``message`` now."""
-        self._write(message, self.clock())
-
-    def finish(self, message: ChatMessage) -> None:
-        """Save the final ``message`` in place of the partial one, then start afresh for the next answer."""
-        if self.pending_id is None:
-            self.store.save_message(self.conversation_id, message)
-        else:
-            self.store.replace_message(self.conversation_id, self.pending_id, message)
-        self.pending_id = None
-        self._last_write = None
-        self._last_saved = None
-        self._snapshot = None
-
-    def _write(self, message: ChatMessage, now: float) -> None:
-        self.store.checkpoint(self.conversation_id, message)
-        self.pending_id = message.id
-        self._last_write = now
-        self._last_saved = (message.id, message.content, message.reasoning)
-        self.writes += 1

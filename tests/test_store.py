@@ -20,12 +20,12 @@ from streamchat.store import (
     ConversationNotFound,
     ConversationStore,
     StoreError,
-    StreamCheckpointer,
     database_path,
     default_data_dir,
     make_title,
     open_store,
 )
+from streamchat.store_checkpoint import StreamCheckpointer
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "plain-hunter2-Zx8QwErTy7UiOp"  # not key-shaped: only the configured secret can mask it
@@ -319,7 +319,8 @@ def test_sigkill_mid_stream_keeps_a_recent_prefix(tmp_path: Path) -> None:
     streamer = """
         import sys, time
         from streamchat.messages import ChatMessage
-        from streamchat.store import ConversationStore, StreamCheckpointer
+        from streamchat.store import ConversationStore
+        from streamchat.store_checkpoint import StreamCheckpointer
         store = ConversationStore(sys.argv[1])
         cid = store.create_conversation()
         cp = StreamCheckpointer(store, cid, interval_s=0.1)

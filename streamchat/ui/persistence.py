@@ -32,9 +32,9 @@ from streamchat.store import (
     Conversation,
     ConversationStore,
     StoreError,
-    StreamCheckpointer,
     open_store,
 )
+from streamchat.store_checkpoint import StreamCheckpointer
 from streamchat.ui.store_thread import StoreThread
 from streamchat.ui.widgets.conversation import Conversation as ConversationView
 from streamchat.ui.widgets.message import Note
