@@ -329,3 +329,28 @@ async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeSer
         assert len(fake_server.requests) == 1
         app.action_stop()
         await pilot.pause(0.2)
+
+
+async def test_new_settings_make_new_race_agents_and_a_failure_to_make_them_shows_on_both_sides(
+        app: StreamChatApp, fake_server: FakeServer, tmp_path: object) -> None:
+    from dataclasses import replace
+
+    scripted(fake_server, blocking_after=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_race(pilot)
+        await finish_race(pilot, screen)
+        first = screen.agents.current
+        app.update_settings(replace(app.settings, model="another-model"))  # as /model does
+        await pilot.press("r")
+        await finish_race(pilot, screen, 2)
+        assert screen.agents.current is not first
+        assert {request.body["model"] for request in fake_server.requests[2:]} == {"another-model"}
+
+        missing = f"{tmp_path}/no-such-model.gguf"
+        app.update_settings(replace(app.settings, local=True, model_path=missing))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not screen.running and all(s.state == "error" for s in screen.sides),
+                       "both sides to fail")
+        for side in screen.sides:
+            assert missing in side.query_one(ErrorNote).message
+        assert len(screen.results) == 2 and len(fake_server.requests) == 4  # nothing was sent

@@ -1,17 +1,14 @@
 """The race pane: the same prompt sent streaming and blocking at the same moment, side by side.
 
-Each side runs in its own worker (group ``race``); ``Esc`` cancels the group,
-which closes both HTTP requests. The two agents are made once, in a thread
-(the local backend loads two model instances), and reused until the settings
-change. The screen is installed on the app, so the list of races survives
-closing and reopening the pane.
+Each side runs in its own worker (group ``race``, see ``SideWorkers``); ``Esc``
+cancels the group, which closes both HTTP requests. The two agents are made
+once, in a thread (the local backend loads two model instances), and reused
+until the settings change (``RaceAgents``). The screen is installed on the
+app, so the list of races survives closing and reopening the pane.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import work
@@ -23,32 +20,23 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
-from textual.worker import Worker, WorkerFailed, get_current_worker
+from textual.worker import Worker
 
-from streamchat.config import Settings
-from streamchat.events import AnyEvent, ErrorEvent
-from streamchat.race import Mode, RaceResult, SideResult, run_side, verdict
+from streamchat.events import ErrorEvent
+from streamchat.race import Mode, RaceResult, verdict
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
+from streamchat.ui.race_agents import Agents, RaceAgents
+from streamchat.ui.race_workers import SideWorkers
 from streamchat.ui.widgets.race_results import RaceResults
 from streamchat.ui.widgets.race_side import RaceSide
 from streamchat.ui.widgets.race_timeline import RaceTimeline
 
 if TYPE_CHECKING:
-    from streamchat.agent import Agent
     from streamchat.ui.app import StreamChatApp
-
-Agents = tuple["Agent", "Agent"]
-"""The streaming side's agent, then the blocking side's."""
 
 LOCAL_NOTE = "Each side has its own copy of the model, with one thread each, so the two truly run at once."
 """Said on the pane when the embedded model serves both sides."""
-
-
-def _make_agents(settings: Settings) -> Agents:
-    from streamchat.factory import make_race_agents
-
-    return make_race_agents(settings)
 
 
 def open_race_pane(app: StreamChatApp, prompt: str | None = None) -> RaceScreen:
@@ -90,14 +78,13 @@ class RaceScreen(Screen[None]):
         """Every race run on this pane, oldest first (race N is ``results[N - 1]``)."""
         self.clocks: dict[Mode, Clock] = dict(clocks or {})
         """Per-side clocks for the sides' figures (tests script them); the app's clock otherwise."""
-        self._agents = agents
-        self._agents_for: Settings | None = None  # None: given, keep them whatever the settings
+        self.agents = RaceAgents(self, agents)
+        """The two agents the sides race with (given ones are kept whatever the settings)."""
+        self._side_workers = SideWorkers(self, self._race_over)
         self._pending = False
-        self._open: set[Mode] = set()
         self._started_at = 0.0
         self._ticker: Timer | None = None
         self._prepare_worker: Worker[None] | None = None
-        self._side_workers: dict[Worker[None], RaceSide] = {}
         self._preparing = False
 
     @property
@@ -128,8 +115,7 @@ class RaceScreen(Screen[None]):
         self._ticker = self.set_interval(0.1, self._tick, pause=True)
 
     async def on_unmount(self) -> None:
-        for agent in self._agents or ():
-            await agent.backend.aclose()
+        await self.agents.aclose()
 
     def on_screen_resume(self) -> None:
         if self._pending:
@@ -141,18 +127,13 @@ class RaceScreen(Screen[None]):
         """The streaming side, then the blocking side."""
         return self.query_one("#race-streaming", RaceSide), self.query_one("#race-blocking", RaceSide)
 
-    def _describe(self, agents: Agents | None) -> None:
+    def _describe(self) -> None:
         settings = self.chat.settings
         prompt = self.query_one("#race-prompt", Static)
         prompt.update(Content.assemble(("Prompt ", "bold"), strip_control(self.prompt)))
-        local = agents[0].backend.name == "local" if agents else settings.use_local
-        backend = agents[0].backend.description if agents else ("local" if local else
-                                                                  f"openai · {settings.base_url or 'api.openai.com'}")
-        model = agents[0].settings.model_name if agents else settings.model_name
-        where = backend if model in backend else f"{backend} · {model}"
-        how = f"\n{LOCAL_NOTE}" if local else " · both requests leave at the same moment"
+        how = f"\n{LOCAL_NOTE}" if self.agents.is_local(settings) else " · both requests leave at the same moment"
         self.query_one("#race-about", Static).update(
-            Content.assemble((strip_control(where), "$text-muted"), (how, "$text-accent")))
+            Content.assemble((strip_control(self.agents.where(settings)), "$text-muted"), (how, "$text-accent")))
 
     # -- bindings
 
@@ -209,14 +190,13 @@ class RaceScreen(Screen[None]):
     async def _prepare(self) -> None:
         """Get the agents (and local models) ready, then start both sides at the same moment."""
         sides = self.sides
-        self._describe(self._agents)
+        self._describe()
         for side in sides:
             await side.start("getting ready…")
         self.query_one(RaceResults).show(self.numbered, running=True)
         self.query_one(RaceTimeline).show(sides[0].live, sides[1].live, 0.0, True)
         try:
-            agents = await self._get_agents()
-            await self._load(agents)
+            agents = await self.agents.ready(self.chat.settings)
         except Exception as exc:  # noqa: BLE001 - could not make the agents: say so on both sides
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             self.running = self._preparing = False
@@ -224,23 +204,19 @@ class RaceScreen(Screen[None]):
                 await side.fail(ErrorEvent("config", str(message)))
             self.query_one(RaceResults).show(self.numbered, running=False)
             return
-        self._describe(agents)
+        self._describe()
         for side in sides:
             await side.relabel()
-        self._open = {"streaming", "blocking"}
         self._preparing = False
         self._started_at = self.now()
         if self._ticker is not None:
             self._ticker.resume()
-        for side, agent in zip(sides, agents, strict=True):
-            self._side_workers[self._run_side(side, agent, self._started_at)] = side
+        runs = [(side, agent, self.clocks.get(side.mode, self.now)) for side, agent in zip(sides, agents, strict=True)]
+        self._side_workers.start(self.prompt, self._started_at, runs)
 
     async def _reap(self) -> None:
         """After a stop, end each side whose worker was cancelled (what arrived stays), or the preparation."""
-        for worker, side in list(self._side_workers.items()):
-            if worker.is_cancelled:
-                del self._side_workers[worker]
-                await self._side_ended(side, None)
+        await self._side_workers.reap()
         if self._prepare_worker is not None and self._prepare_worker.is_cancelled:
             await self._abandon()
 
@@ -253,60 +229,14 @@ class RaceScreen(Screen[None]):
             await side.stopped()
         self.query_one(RaceResults).show(self.numbered, running=False)
 
-    async def _get_agents(self) -> Agents:
-        settings = self.chat.settings
-        if self._agents is not None and (self._agents_for is None or self._agents_for == settings):
-            return self._agents
-        old = self._agents
-        worker = self.run_worker(partial(_make_agents, settings), thread=True, group="race-agents",
-                                 exit_on_error=False)
-        try:
-            agents = await worker.wait()
-        except WorkerFailed as failed:
-            raise failed.error from None
-        self._agents, self._agents_for = agents, settings
-        for agent in old or ():
-            await agent.backend.aclose()
-        return agents
-
-    @staticmethod
-    async def _load(agents: Agents) -> None:
-        """Load local models before the clock starts (remote backends have nothing to load)."""
-        loads = [getattr(agent.backend, "load", None) for agent in agents]
-        await asyncio.gather(*(load() for load in loads if callable(load)))
-
-    @work(group="race", exit_on_error=False)
-    async def _run_side(self, side: RaceSide, agent: Agent, started_at: float) -> None:
-        """One side of the race; cancelling it (esc) closes its request (``_reap`` shows it stopped)."""
-        clock = self.clocks.get(side.mode, self.now)
-        try:
-            result = await run_side(agent, self.prompt, side.mode, started_at=started_at, clock=clock,
-                                    listener=self._listen)
-        except Exception as exc:  # noqa: BLE001 - shown on its side; the other side runs on
-            result = replace(side.live, error=ErrorEvent("unknown", f"{type(exc).__name__}: {exc}"))
-        self._side_workers.pop(get_current_worker(), None)
-        self.call_later(self._side_ended, side, result)
-
-    def _listen(self, mode: Mode, event: AnyEvent, now_ms: float) -> None:
-        self.sides[0 if mode == "streaming" else 1].observe(event, now_ms)
-
-    async def _side_ended(self, side: RaceSide, result: SideResult | None) -> None:
-        """Show how a side ended (None: stopped); the race is over when both have."""
-        if side.mode not in self._open:
-            return
-        self._open.discard(side.mode)
-        if result is None:
-            await side.stopped()
-        else:
-            await side.finish(result)
-        if not self._open and self.running:
-            self._race_over()
-
     def _race_over(self) -> None:
+        """Both sides have ended: keep the race's result and show the verdict."""
+        if not self.running:
+            return
         if self._ticker is not None:
             self._ticker.pause()
         streaming, blocking = (side.live for side in self.sides)
-        agent = self._agents[0] if self._agents else None
+        agent = self.agents.current[0] if self.agents.current else None
         self.results.append(RaceResult(self.prompt, streaming, blocking, verdict(streaming, blocking),
                                        model=agent.settings.model_name if agent else "",
                                        backend=agent.backend.description if agent else ""))
@@ -328,4 +258,3 @@ class RaceScreen(Screen[None]):
         self.query_one(RaceTimeline).show(streaming.live, blocking.live, now_ms, self.running)
         if not self.running:
             self.query_one(RaceResults).show(self.numbered, running=False)
-
