@@ -31,7 +31,8 @@ from textual.widget import Widget
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownFence
 
-from streamchat.ui.answer import AnswerMarkdown, AnswerView
+from streamchat.ui.answer import AnswerView
+from streamchat.ui.answer_markdown import AnswerMarkdown
 
 WORDS = (
     "stream token render widget layout parser segment frame budget latency answer model "

@@ -1,177 +1,38 @@
 """`AnswerView`: one streaming assistant answer, rendered as Markdown at a bounded cost per token.
 
-Appends are buffered and flushed at frame rate. A `BlockSplitter` cuts the answer into
-segments: finished prose segments are frozen `Markdown` widgets that are never touched
-again, only the small live tail is re-parsed; code fences and pipe tables are shown as
-plain text while they grow (only the last chunk of lines is repainted) and rendered as
-Markdown once, when they end. Frozen segments far from the viewport are unmounted and
-rebuilt from their source when scrolled back to (see `AnswerView`).
+Appends are buffered and flushed at frame rate. A `BlockSplitter` (`answer_blocks`) cuts the
+answer into segments: finished prose segments are frozen `AnswerSegment`s that are never
+touched again, only the small live tail is re-parsed; code fences and pipe tables are shown as
+plain text (`BlockPreview`) while they grow (only the last chunk of lines is repainted) and
+rendered as Markdown once, when they end. Frozen segments far from the viewport are unmounted
+and rebuilt from their source when scrolled back to (see `AnswerView`).
 
 Everything the model sends is untrusted: control sequences are stripped, text is shown as
 `Content` (never markup), HTML is shown literally, and links only post
-`Markdown.LinkClicked` (no browser, no actions).
+`Markdown.LinkClicked` (no browser, no actions; see `AnswerMarkdown`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from markdown_it import MarkdownIt
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownBlock, MarkdownTable, MarkdownTableCellContents, MarkdownTableContent
+from textual.widgets import Markdown
 
 from streamchat.safety import strip_control
-from streamchat.ui import answer_blocks as blocks
+from streamchat.ui.answer_blocks import BlockSplitter, segment_sources
+from streamchat.ui.answer_escapes import split_incomplete_escape
+from streamchat.ui.answer_markdown import AnswerMarkdown
+from streamchat.ui.answer_ops import BlockEnd, BlockLine, BlockPartial, BlockStart, Break, Op, Prose
+from streamchat.ui.answer_preview import BlockPreview
+from streamchat.ui.answer_segment import AnswerSegment
 
-__all__ = ["AnswerMarkdown", "AnswerSegment", "AnswerView", "BlockPreview"]
-
-
-def _parser() -> MarkdownIt:
-    # "gfm-like" with raw HTML off: tags in the answer are shown as text, not dropped.
-    return MarkdownIt("gfm-like", {"html": False})
-
-
-class _TableContent(MarkdownTableContent):
-    """Table cells whose tooltips are `Content`: Textual's own pass the cell's text as a
-    markup string, so a cell reading ``[@click=app.quit]x[/]`` would become live markup."""
-
-    def compose(self) -> ComposeResult:
-        for header in self.headers:
-            yield MarkdownTableCellContents(header, classes="header").with_tooltip(header)
-        for row_index, row in enumerate(self.rows, 1):
-            for cell_index, cell in enumerate(row, 1):
-                name = f"cell{row_index}.{cell_index}"
-                yield MarkdownTableCellContents(cell, classes=f"row{row_index} cell", name=name).with_tooltip(cell)
-            self.last_row = row_index
-
-
-class _Table(MarkdownTable):
-    def compose(self) -> ComposeResult:
-        self._headers, self._rows = self._get_headers_and_rows()
-        self._blocks.clear()  # the parsed row and cell blocks (never mounted) are no longer needed
-        yield _TableContent(self._headers, self._rows)
-
-
-class AnswerMarkdown(Markdown):
-    """A Markdown segment of an answer: links are never opened, HTML is literal text."""
-
-    def __init__(self, markdown: str | None = None, *, classes: str | None = None) -> None:
-        super().__init__(markdown, classes=classes, parser_factory=_parser, open_links=False)
-
-    def get_block_class(self, block_name: str) -> type[MarkdownBlock]:
-        return _Table if block_name == "table_open" else super().get_block_class(block_name)
-
-
-class BlockPreview(Widget):
-    """Plain text standing in for a fence or table until it ends.
-
-    Lines are kept in chunks of `CHUNK_LINES` `Static`s; only the last chunk is repainted.
-    """
-
-    DEFAULT_CSS = """
-    BlockPreview { height: auto; margin: 1 2; padding: 1 2; background: $foreground 5%; }
-    BlockPreview.-table { margin: 0 2 1 2; padding: 0; background: transparent; }
-    BlockPreview > Static { text-wrap: nowrap; }
-    BlockPreview > .-header { color: $text-muted; }
-    """
-
-    CHUNK_LINES: ClassVar[int] = 32
-
-    def __init__(self, kind: Literal["fence", "table"], header: str = "") -> None:
-        super().__init__(classes=f"-{kind}")
-        self._header = Content(f"```{header}") if kind == "fence" else None
-        self._lines: list[str] = []
-        self._partial = ""
-        self._chunk_start = 0
-        self._tail = Static(Content(""))
-        self._dirty = False
-
-    def compose(self) -> ComposeResult:
-        if self._header is not None:
-            yield Static(self._header, classes="-header")
-        yield self._tail
-
-    def add_line(self, line: str) -> None:
-        self._lines.append(line)
-        self._partial = ""
-        self._dirty = True
-
-    def set_partial(self, text: str) -> None:
-        self._dirty = self._dirty or text != self._partial
-        self._partial = text
-
-    async def sync(self) -> None:
-        """Repaint the last chunk (and mount new chunks); cost bounded by the new lines."""
-        if not self._dirty:
-            return
-        self._dirty = False
-        new_chunks: list[Static] = []
-        while len(self._lines) - self._chunk_start > self.CHUNK_LINES:
-            end = self._chunk_start + self.CHUNK_LINES
-            self._tail.update(Content("\n".join(self._lines[self._chunk_start : end])))
-            self._chunk_start = end
-            self._tail = Static(Content(""))
-            new_chunks.append(self._tail)
-        lines = self._lines[self._chunk_start :]
-        self._tail.update(Content("\n".join([*lines, self._partial] if self._partial else lines)))
-        if new_chunks:
-            await self.mount_all(new_chunks)
-
-
-class AnswerSegment(Widget):
-    """One Markdown segment of an answer. Far from the viewport, a frozen segment unmounts its
-    Markdown and keeps only its source and height (see `AnswerView`); it is rebuilt when near."""
-
-    DEFAULT_CSS = "AnswerSegment { height: auto; }"
-
-    def __init__(self, source: str = "", *, live: bool = False) -> None:
-        super().__init__()
-        self.source = source
-        self.frozen = not live
-        self.markdown: AnswerMarkdown | None = AnswerMarkdown(classes="-live") if live else AnswerMarkdown(source)
-
-    def compose(self) -> ComposeResult:
-        if self.markdown is not None:
-            yield self.markdown
-
-    def freeze(self) -> None:
-        if self.markdown is not None and not self.frozen:
-            self.markdown.remove_class("-live")
-            self.source = self.markdown.source
-        self.frozen = True
-
-    def show(self, shown: bool) -> None:
-        """Rebuild the Markdown (True) or unmount it, keeping the current height (False)."""
-        if not self.frozen or shown == (self.markdown is not None):
-            return
-        if shown:
-            self.markdown = AnswerMarkdown(self.source)
-            self.call_later(self._rebuild, self.markdown)
-        elif self.markdown is not None and self.markdown.is_mounted and self.size.height:
-            self.styles.height = self.size.height
-            self.call_later(self._drop, self.markdown)
-            self.markdown = None
-
-    async def _drop(self, markdown: AnswerMarkdown) -> None:
-        await markdown.remove()
-        # Textual caches placements and displayed children per container: refresh both, or
-        # they keep the removed widgets alive; refresh() drops the lines rendered so far.
-        self._clear_arrangement_cache()
-        self.displayed_children  # noqa: B018
-        self.refresh()
-
-    async def _rebuild(self, markdown: AnswerMarkdown) -> None:
-        if markdown is self.markdown:
-            await self.mount(markdown)  # rendered when this returns: only then drop the fixed height
-            if markdown is self.markdown:
-                self.styles.height = "auto"
+__all__ = ["AnswerView"]
 
 
 class AnswerView(Widget):
@@ -202,7 +63,7 @@ class AnswerView(Widget):
         self._pending: list[str] = []
         self._pending_chars = 0
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
-        self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         self._live: AnswerSegment | None = None
         self._preview: BlockPreview | None = None
         self._segments: list[AnswerSegment] = []
@@ -274,7 +135,7 @@ class AnswerView(Widget):
         self._pending.clear()
         self._pending_chars = 0
         self._held = ""
-        self._splitter = blocks.BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
+        self._splitter = BlockSplitter(self.SOFT_LIMIT, self.HARD_LIMIT)
         if self._ready:
             self.call_later(self._replace, text)
         else:
@@ -322,7 +183,7 @@ class AnswerView(Widget):
                     segment.show(False)
 
     def _frozen_segments(self, text: str) -> list[AnswerSegment]:
-        segments = [AnswerSegment(source) for source in blocks.segment_sources(strip_control(text))]
+        segments = [AnswerSegment(source) for source in segment_sources(strip_control(text))]
         self._segments += segments
         return segments
 
@@ -354,7 +215,7 @@ class AnswerView(Widget):
         raw = self._held + "".join(self._pending)
         self._pending.clear()
         self._pending_chars = 0
-        ready, self._held = (raw, "") if final else blocks.split_incomplete_escape(raw)
+        ready, self._held = (raw, "") if final else split_incomplete_escape(raw)
         ops = self._splitter.feed(strip_control(ready)) if ready else []
         if final:
             ops += self._splitter.finish()
@@ -362,29 +223,29 @@ class AnswerView(Widget):
             with self.app.batch_update():  # one repaint per frame; only while the screen shows (see above)
                 await self._apply(ops)
 
-    async def _apply(self, ops: list[blocks.Op]) -> None:
+    async def _apply(self, ops: list[Op]) -> None:
         for op in ops:
-            if isinstance(op, blocks.Prose):
+            if isinstance(op, Prose):
                 if self._live is None:
                     self._live = AnswerSegment(live=True)
                     self._segments.append(self._live)
                     await self.mount(self._live)
                 assert self._live.markdown is not None
                 await self._live.markdown.append(op.text)
-            elif isinstance(op, blocks.Break):
+            elif isinstance(op, Break):
                 if self._live is not None:
                     self._live.freeze()
                     self._live = None
-            elif isinstance(op, blocks.BlockStart):
+            elif isinstance(op, BlockStart):
                 self._preview = BlockPreview(op.kind, op.header)
                 await self.mount(self._preview)
-            elif isinstance(op, blocks.BlockLine):
+            elif isinstance(op, BlockLine):
                 if self._preview is not None:
                     self._preview.add_line(op.line)
-            elif isinstance(op, blocks.BlockPartial):
+            elif isinstance(op, BlockPartial):
                 if self._preview is not None:
                     self._preview.set_partial(op.text)
-            elif isinstance(op, blocks.BlockEnd):
+            elif isinstance(op, BlockEnd):
                 block = AnswerSegment(op.source)
                 self._segments.append(block)
                 if self._preview is not None:

@@ -10,108 +10,21 @@ the new text (plus the current line), never to the length of the answer.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal
 
-# Operations for the view, in text order:
-
-
-@dataclass(frozen=True, slots=True)
-class Prose:  # append text to the live Markdown segment (start one if there is none)
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Break:  # freeze the live segment; what follows goes to a new one
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class BlockStart:  # a fence (header = its info string) or a table begins: show a plain-text preview
-    kind: Literal["fence", "table"]
-    header: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BlockLine:  # one more complete line for the preview
-    line: str
-
-
-@dataclass(frozen=True, slots=True)
-class BlockPartial:  # the preview's unfinished last line (replaces the previous one)
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class BlockEnd:  # the block is complete: replace the preview by its source rendered as Markdown, once
-    source: str
-
-
-Op: TypeAlias = Prose | Break | BlockStart | BlockLine | BlockPartial | BlockEnd
-
-_FENCE_OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
-_FENCE_START = re.compile(r" {0,3}(?:`{3}|~{3})")
-_FENCE_PREFIX = re.compile(r" {0,3}(?:`{1,2}|~{1,2})")
-_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
-_LIST_PREFIX = re.compile(r"[-*+]|\d{1,9}[.)]?")
-_TABLE_ROW = re.compile(r" {0,3}\|")
-_DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
-_DELIMITER_CHARS = frozenset(" \t|:-")
-_TABLE_END = re.compile(r"(?: {4}| {0,3}\t| {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t]|`{3}|~{3}))")
-_HR = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-
-_ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the end of the text
-    r"(?:\x1b(?:\[[0-?]*[ -/]*|[\]P^_X][^\x07\x1b]*\x1b?)?|\x9b[0-?]*[ -/]*|\x9d[^\x07\x9c]*)\Z"
+from streamchat.ui.answer_ops import BlockEnd, BlockLine, BlockPartial, BlockStart, Break, Op, Prose
+from streamchat.ui.answer_syntax import (
+    DELIMITER_CHARS,
+    DELIMITER_ROW,
+    FENCE_OPEN,
+    HR,
+    TABLE_END,
+    TABLE_ROW,
+    cell_count,
+    classify,
 )
 
-
-def split_incomplete_escape(text: str, limit: int = 1024) -> tuple[str, str]:
-    """Split ``text`` into (ready, held): held is a trailing, still unfinished escape sequence.
-
-    Holding it back until the rest arrives lets `strip_control` remove the whole sequence,
-    instead of leaving its payload (a title, clipboard data) visible. Only the new text is
-    scanned; a "sequence" longer than ``limit`` or spanning a newline is released anyway.
-    """
-    start = max(text.rfind("\x1b"), text.rfind("\x9b"), text.rfind("\x9d"))
-    if start < 0 or len(text) - start > limit or "\n" in text[start:]:
-        return text, ""
-    if _ESCAPE_PREFIX.match(text, start):
-        return text[:start], text[start:]
-    return text, ""
-
-
-def _cell_count(line: str) -> int:
-    cells = _CELL_SPLIT.split(line.strip())
-    if cells and not cells[0].strip():
-        cells.pop(0)
-    if cells and not cells[-1].strip():
-        cells.pop()
-    return len(cells)
-
-
-def _classify(line: str, complete: bool) -> str:
-    """What the start of a prose line is: wait, blank, fence, table, indented, list or other."""
-    if not line.strip():
-        return "blank" if complete else "wait"
-    if _FENCE_START.match(line):
-        if not complete:
-            return "wait"  # a fence opener is only known at its newline
-        match = _FENCE_OPEN.fullmatch(line)
-        if match and not (match.group(2)[0] == "`" and "`" in match.group(3)):
-            return "fence"
-    elif not complete and _FENCE_PREFIX.fullmatch(line):
-        return "wait"
-    if _TABLE_ROW.match(line):
-        return "table" if complete else "wait"
-    if line[0] in " \t":
-        return "indented"
-    if _LIST_ITEM.match(line):
-        return "list"
-    if not complete and _LIST_PREFIX.fullmatch(line):
-        return "wait"
-    return "other"
+__all__ = ["BlockSplitter", "segment_sources"]
 
 
 class BlockSplitter:
@@ -202,7 +115,7 @@ class BlockSplitter:
     def _prose_step(self, complete: bool) -> None:
         line = self._line
         if self._header is not None:
-            is_delimiter = _DELIMITER_ROW.fullmatch(line) and _cell_count(line) == _cell_count(self._header)
+            is_delimiter = DELIMITER_ROW.fullmatch(line) and cell_count(line) == cell_count(self._header)
             if complete and is_delimiter:
                 self._break()
                 self._ops.append(BlockStart("table"))
@@ -212,11 +125,11 @@ class BlockSplitter:
                 self._header = None
                 self._mode = "table"
                 return
-            if not complete and set(line) <= _DELIMITER_CHARS:
+            if not complete and set(line) <= DELIMITER_CHARS:
                 return  # may still become the delimiter row
             self._release_header()
         if not self._started:
-            kind = _classify(line, complete)
+            kind = classify(line, complete)
             if kind == "wait":
                 return
             if kind == "fence":
@@ -240,7 +153,7 @@ class BlockSplitter:
             self._after_blank = False
 
     def _open_fence(self, line: str) -> None:
-        match = _FENCE_OPEN.fullmatch(line)
+        match = FENCE_OPEN.fullmatch(line)
         assert match is not None
         self._break()
         self._mode = "fence"
@@ -280,9 +193,9 @@ class BlockSplitter:
     def _table_step(self, complete: bool) -> None:
         line = self._line
         if not complete:
-            self._ops.append(BlockPartial(line if _TABLE_ROW.match(line) else ""))
+            self._ops.append(BlockPartial(line if TABLE_ROW.match(line) else ""))
             return
-        if line.strip() and not _TABLE_END.match(line) and not _HR.fullmatch(line):
+        if line.strip() and not TABLE_END.match(line) and not HR.fullmatch(line):
             self._block.append(line + "\n")
             self._ops.append(BlockLine(line))
             return
