@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.events import Resize
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown
@@ -205,11 +205,18 @@ class AnswerView(Widget):
                 if text:
                     await self.mount_all(self._frozen_segments(text))
 
+    def _screen_shows(self) -> bool:
+        """True when this view's screen is on top, or only modal screens (which show it around them) are."""
+        stack = self.app.screen_stack
+        screen = self.screen
+        return screen in stack and all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1:])
+
     async def _flush(self, final: bool) -> None:
-        if not self.screen.is_active:
-            # Textual does not lay out or paint a screen that is not the current one, so rendering
-            # now is wasted work (and a batch_update() here would hold back the screen on top).
-            # Keep buffering; the first layout after the screen returns renders it all at once.
+        if not self._screen_shows():
+            # Hidden (the race pane is on top): Textual neither lays out nor paints this screen, so
+            # rendering now is wasted work, and a batch_update() here would hold back the screen on
+            # top. Keep buffering; the first layout after the screen returns renders it all at once.
+            # Under a modal (the palette) the screen still shows, and the answer goes on streaming.
             self._deferred = final or bool(self._deferred)
             return
         raw = self._held + "".join(self._pending)

@@ -333,3 +333,16 @@ async def test_a_view_on_a_hidden_screen_waits_and_renders_when_it_returns() -> 
             if "written while hidden" in shown(view):
                 break
         assert "written while hidden" in shown(view)
+
+
+async def test_a_view_under_a_modal_screen_keeps_rendering() -> None:
+    from textual.screen import ModalScreen
+
+    app = AnswerApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(AnswerView)
+        await app.push_screen(ModalScreen())  # the command palette is one: the chat still shows around it
+        view.append("written under the palette\n\n")
+        await view.flush()
+        await pilot.pause()
+        assert "written under the palette" in shown(view)
