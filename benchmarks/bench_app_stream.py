@@ -1,10 +1,13 @@
 """Benchmark: the whole app absorbing a long Markdown answer from the fake server over HTTP.
 
-    python benchmarks/bench_app_stream.py [--chars 80000] [--token-chars 4] [--delay 0]
+    python benchmarks/bench_app_stream.py [--chars 80000] [--token-chars 4] [--delay 0] [--shape markdown]
 
 A fake OpenAI server (tests/fake_server.py) runs in a child process, so its CPU is not
 counted, and streams an answer of >= 80k characters (headings, lists, long code fences,
 long tables; four parts with the same mix) as fast as it can, one SSE chunk per token.
+``--shape paragraph`` sends one paragraph with no line break at all (the worst case for a
+renderer that re-parses the block being written); ``--shape lines`` sends short lines with
+no blank line between them (one long Markdown paragraph of many lines).
 The app (headless, 100x40) sends one prompt through the real SDK path: backend ->
 accumulator -> agent loop -> turn worker -> AnswerView. Prints tokens/s absorbed and, for
 the first and the last quarter of the answer, wall and CPU seconds per 1k tokens.
@@ -56,8 +59,21 @@ def start_server(tokens: list[str], delay: float) -> tuple[subprocess.Popen[str]
     return proc, proc.stdout.readline().strip()
 
 
-async def run(chars: int, token_chars: int, delay: float) -> None:
-    answer = make_answer(chars)
+SENTENCE = "Streaming shows each word as soon as the model writes it, so nobody waits for the end. "
+
+
+def make_shaped(shape: str, chars: int) -> str:
+    """The answer to stream: ``markdown`` (the mix), one ``paragraph``, or many ``lines`` with no blank line."""
+    if shape == "markdown":
+        return make_answer(chars)
+    text = SENTENCE * (chars // len(SENTENCE) + 1)
+    if shape == "lines":
+        text = text.replace(". ", ".\n")
+    return text[:chars].rstrip()
+
+
+async def run(chars: int, token_chars: int, delay: float, shape: str = "markdown") -> None:
+    answer = make_shaped(shape, chars)
     tokens = tokenize(answer, token_chars)
     server, base_url = start_server(tokens, delay)
     settings = Settings(base_url=base_url, api_key="bench", max_retries=0, tools_enabled=False, timeout=60)
@@ -105,8 +121,10 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=80_000, help="answer length (default 80000)")
     parser.add_argument("--token-chars", type=int, default=4, help="characters per token (default 4)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between chunks (default 0: flat out)")
+    parser.add_argument("--shape", choices=("markdown", "paragraph", "lines"), default="markdown",
+                        help="what the answer looks like (default: markdown, the mix)")
     args = parser.parse_args()
-    asyncio.run(run(args.chars, args.token_chars, args.delay))
+    asyncio.run(run(args.chars, args.token_chars, args.delay, args.shape))
 
 
 if __name__ == "__main__":
