@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from streamchat.agent import Agent
@@ -23,7 +23,7 @@ from streamchat.events import (
     TurnDone,
 )
 from streamchat.messages import ChatMessage
-from streamchat.safety import strip_control
+from streamchat.safety import StreamSanitizer, strip_control
 
 EXIT_OK = 0
 """The answer completed."""
@@ -50,6 +50,8 @@ class HeadlessOutput:
     sanitize: bool = True
     """Strip escape sequences from model text (on when stdout is a terminal)."""
     _ended_with_newline: bool = True
+    _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
+    _reasoning: StreamSanitizer = field(default_factory=StreamSanitizer)
 
     def write(self, event: AnyEvent) -> None:
         """Show one event."""
@@ -57,14 +59,14 @@ class HeadlessOutput:
             self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
             return
+        if not isinstance(event, ReasoningDelta):
+            self.err.write(self._reasoning.flush())
+        if not isinstance(event, TextDelta):
+            self._text(self._answer.flush())
         if isinstance(event, TextDelta):
-            text = strip_control(event.text) if self.sanitize else event.text
-            self.out.write(text)
-            self.out.flush()
-            if text:
-                self._ended_with_newline = text.endswith("\n")
+            self._text(self._answer.feed(event.text) if self.sanitize else event.text)
         elif isinstance(event, ReasoningDelta):
-            self.err.write(strip_control(event.text))
+            self.err.write(self._reasoning.feed(event.text))
         elif isinstance(event, ToolCallComplete):
             self._line(f"⚙ {event.name}({strip_control(event.arguments)})")
         elif isinstance(event, ToolResult):
@@ -82,6 +84,12 @@ class HeadlessOutput:
                 self._ended_with_newline = True
             if event.status == "length":
                 self._line("note: the answer was cut at the token limit (finish_reason: length)")
+
+    def _text(self, text: str) -> None:
+        if text:
+            self.out.write(text)
+            self.out.flush()
+            self._ended_with_newline = text.endswith("\n")
 
     def _line(self, text: str) -> None:
         if not self._ended_with_newline:

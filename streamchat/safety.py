@@ -16,8 +16,49 @@ _ESCAPE_SEQUENCE = re.compile(
     re.VERBOSE,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the end of the text
+    r"(?:\x1b(?:\[[0-?]*[ -/]*|[\]P^_X][^\x07\x1b]*\x1b?)?|\x9b[0-?]*[ -/]*|\x9d[^\x07\x9c]*)\Z"
+)
+HELD_ESCAPE_LIMIT = 1024
+"""Characters an unfinished escape sequence may hold back before it is released (and stripped) anyway."""
 
 
 def strip_control(text: str) -> str:
     """``text`` without terminal escape sequences or control characters (newline and tab stay)."""
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n")))
+
+
+def split_incomplete_escape(text: str, limit: int = HELD_ESCAPE_LIMIT) -> tuple[str, str]:
+    """Split ``text`` into (ready, held): held is a trailing, still unfinished escape sequence.
+
+    Holding it back until the rest arrives lets ``strip_control`` remove the whole sequence,
+    instead of leaving its payload (a title, clipboard data) visible. Only the end of the text
+    is scanned; a "sequence" longer than ``limit`` or spanning a newline is released anyway.
+    """
+    start = max(text.rfind("\x1b"), text.rfind("\x9b"), text.rfind("\x9d"))
+    if start < 0 or len(text) - start > limit or "\n" in text[start:]:
+        return text, ""
+    if _ESCAPE_PREFIX.match(text, start):
+        return text[:start], text[start:]
+    return text, ""
+
+
+class StreamSanitizer:
+    """``strip_control`` for text that arrives in pieces: a sequence cut in two is removed whole.
+
+    ``feed()`` returns what can be shown now and holds back an unfinished escape sequence at
+    the end; ``flush()`` returns what was held, stripped, when the stream ends.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """The safe text of ``text`` (after what was held back), keeping back an unfinished sequence."""
+        ready, self._held = split_incomplete_escape(self._held + text)
+        return strip_control(ready)
+
+    def flush(self) -> str:
+        """What was held back, stripped (empty when nothing was)."""
+        held, self._held = self._held, ""
+        return strip_control(held)

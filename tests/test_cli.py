@@ -139,3 +139,20 @@ def test_reader_closing_the_pipe_early_is_quiet(fake_server: FakeServer, tmp_pat
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 141
     assert "Traceback" not in err
+
+
+async def test_on_a_terminal_escape_sequences_cut_across_chunks_are_removed_whole(fake_server: FakeServer) -> None:
+    import io
+
+    from streamchat.config import Settings
+    from streamchat.factory import make_agent
+    from streamchat.headless import HeadlessOutput
+    from streamchat.headless import ask as ask_headless
+
+    text = "red \x1b[31mRED\x1b[0m title \x1b]0;PWNED-TITLE\x07 clip \x1b]52;c;aGVsbG8=\x07 end \x1b]0;cut-off"
+    fake_server.enqueue(text_response([text[i:i + 4] for i in range(0, len(text), 4)]))
+    settings = Settings(base_url=fake_server.base_url, api_key="k-not-a-secret", max_retries=0, tools_enabled=False)
+    out, err = io.StringIO(), io.StringIO()
+    status = await ask_headless(make_agent(settings), "go", HeadlessOutput(out, err, sanitize=True))
+    assert status == 0
+    assert out.getvalue() == "red RED title  clip  end \n"  # the unfinished last one is dropped at the end too

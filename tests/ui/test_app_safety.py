@@ -27,6 +27,21 @@ async def test_markup_in_model_output_is_literal_and_click_actions_do_not_run(ap
         assert app.is_running and app.return_code is None
 
 
+SPLIT = ("ANSI \x1b[31mred\x1b[0m, clear \x1b[2J, title \x1b]0;PWNED-TITLE\x07, "
+         "clipboard \x1b]52;c;aGVsbG8=\x07, link \x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\ end")
+
+
+async def test_escape_sequences_cut_across_chunks_are_removed_whole(app: StreamChatApp,
+                                                                     fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response([SPLIT[i:i + 5] for i in range(0, len(SPLIT), 5)], delay=0.005))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "be sneaky")
+        shown = screen_text(app)
+        assert "ANSI red, clear , title , clipboard , link click end" in shown
+        for leftover in ("[0m", "[2J", "PWNED", "aGVsbG8", "evil", "]0;", "]52"):
+            assert leftover not in shown
+
+
 async def test_tool_arguments_results_and_error_texts_are_literal(app: StreamChatApp,
                                                                   fake_server: FakeServer) -> None:
     fake_server.enqueue(tool_call_response([("call_1", "calculator", '{"expression": "[b]1[/b]+1"}')]),

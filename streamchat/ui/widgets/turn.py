@@ -16,7 +16,6 @@ from streamchat.events import (
     ToolRunning,
     TurnDone,
 )
-from streamchat.safety import strip_control
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
@@ -67,7 +66,7 @@ class AssistantTurn(Vertical):
         if isinstance(event, TextDelta | ReasoningDelta):
             if event.text:
                 view = await self._block("reasoning" if isinstance(event, ReasoningDelta) else "answer")
-                view.append(strip_control(event.text))
+                view.append(event.text)  # raw: the view strips it, holding back a sequence cut in two
                 await view.keep_up()
         elif isinstance(event, ToolCallStarted):
             await self._output()
