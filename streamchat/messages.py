@@ -100,6 +100,24 @@ class ChatMessage:
         return cls(**{key: value for key, value in fields.items() if key in known})
 
 
+def produced_nothing(message: ChatMessage) -> bool:
+    """True for an assistant message of a failed request that got no text and no tool calls."""
+    return (message.role == "assistant" and message.status in ("error", "incomplete")
+            and not message.content and not message.tool_calls)
+
+
 def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    """The API form of a whole conversation."""
-    return [message.to_api() for message in messages]
+    """The API form of a whole conversation.
+
+    A request that failed before producing anything is left out with the user message it
+    answered: an empty assistant turn is refused by strict servers and chat templates, and
+    would teach the model that it said nothing. (It stays in the history, shown as it failed.)
+    """
+    sent: list[dict[str, Any]] = []
+    for message in messages:
+        if produced_nothing(message):
+            if sent and sent[-1]["role"] == "user":
+                sent.pop()
+            continue
+        sent.append(message.to_api())
+    return sent

@@ -264,3 +264,16 @@ async def test_a_tool_result_never_carries_the_api_key(fake_server: FakeServer, 
     result = next(e for e in events if isinstance(e, ToolResult))
     assert key not in result.content and "***" in result.content
     assert key not in json.dumps(fake_server.requests[1].body)
+
+
+async def test_a_request_that_failed_before_any_text_is_left_out_of_the_next_one(fake_server: FakeServer,
+                                                                                  tmp_path: Path) -> None:
+    fake_server.enqueue(error_response(401, "bad key"), error_response(500, "boom"), text_response("Hello."))
+    agent = make_agent(fake_server, tmp_path)
+    history: list[ChatMessage] = []
+    for prompt in ("first", "second", "third"):
+        await run(agent, history, prompt)
+    assert [(m.role, m.status) for m in history] == [
+        ("user", None), ("assistant", "error"), ("user", None), ("assistant", "error"),
+        ("user", None), ("assistant", "complete")]  # the history keeps what happened
+    assert fake_server.requests[-1].messages == [{"role": "user", "content": "third"}]  # the model sees no empty turns
