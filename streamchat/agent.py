@@ -140,7 +140,8 @@ class Agent:
             except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
                 error = classify(exc, base_url=self.settings.base_url, model=self.settings.model_name,
                                  api_key=self.settings.api_key, timeout=self.settings.timeout,
-                                 streaming_started=timer.headers_at is not None)
+                                 streaming_started=timer.headers_at is not None,
+                                 attempts=self.settings.max_retries + 1)
             finally:
                 timer.end()
             stats.append(timer.stats())

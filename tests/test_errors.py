@@ -72,6 +72,15 @@ async def test_rate_limit_is_retried_by_the_sdk_before_failing(fake_server: Fake
     assert len(fake_server.requests) == 2
 
 
+async def test_an_error_after_the_sdk_retried_says_how_many_attempts_were_made(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "Try again in 20s.", retry_after="0"),
+                        error_response(429, "Try again in 20s.", retry_after="0"))
+    events, _ = await turn(fake_server.base_url, max_retries=1)
+    [error] = [e for e in events if isinstance(e, ErrorEvent)]
+    assert len(fake_server.requests) == 2
+    assert error.message.endswith("Try again in 20s. Retry after 0 s. (2 attempts)")  # one period, and the count
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -88,15 +88,27 @@ def classify(
     api_key: str | None = None,
     timeout: float | None = None,
     streaming_started: bool = False,
+    attempts: int = 1,
 ) -> ErrorEvent:
-    """The ``ErrorEvent`` for an exception raised while talking to a model."""
+    """The ``ErrorEvent`` for an exception raised while talking to a model.
+
+    ``attempts`` is how many times the SDK sends a request that fails before its answer
+    starts (1 + its ``max_retries``); the message says so when it retried.
+    """
     event = _classify(exc, base_url, model, timeout, streaming_started)
+    message = event.message
+    if attempts > 1 and not streaming_started and event.kind in _RETRIED_KINDS and not isinstance(exc, BackendError):
+        message = f"{message} ({attempts} attempts)"
     return ErrorEvent(
         kind=event.kind,
-        message=redact(event.message, api_key),
+        message=redact(message, api_key),
         status_code=event.status_code,
         retryable=event.retryable,
     )
+
+
+_RETRIED_KINDS = frozenset({"timeout", "connection", "dns", "server", "rate_limit"})
+"""Failures the SDK retries by itself before giving up."""
 
 
 def _classify(
@@ -146,7 +158,8 @@ def _status_error(exc: Any, host: str, model: str | None) -> ErrorEvent:
     if status == 429:
         retry_after = exc.response.headers.get("retry-after") if getattr(exc, "response", None) else None
         wait = f" Retry after {retry_after} s." if retry_after else ""
-        return ErrorEvent("rate_limit", f"Rate limited by {host} (429): {detail}.{wait}", status, retryable=True)
+        return ErrorEvent("rate_limit", f"Rate limited by {host} (429): {detail.rstrip('.')}.{wait}", status,
+                          retryable=True)
     if status >= 500:
         return ErrorEvent("server", f"{host} had a server error ({status}): {detail}", status, retryable=True)
     return ErrorEvent("bad_request", f"{host} refused the request ({status}): {detail}", status)
