@@ -50,6 +50,7 @@ class HeadlessOutput:
     sanitize: bool = True
     """Strip escape sequences from model text (on when stdout is a terminal)."""
     _ended_with_newline: bool = True
+    _answered: bool = False
     _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
     _reasoning: StreamSanitizer = field(default_factory=StreamSanitizer)
 
@@ -84,8 +85,12 @@ class HeadlessOutput:
                 self._ended_with_newline = True
             if event.status == "length":
                 self._line("note: the answer was cut at the token limit (finish_reason: length)")
+            elif event.status == "complete" and not self._answered:
+                self._line("note: the model's answer was empty")
 
     def _text(self, text: str) -> None:
+        if text.strip():
+            self._answered = True
         if text:
             self.out.write(text)
             self.out.flush()

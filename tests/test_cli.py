@@ -156,3 +156,10 @@ async def test_on_a_terminal_escape_sequences_cut_across_chunks_are_removed_whol
     status = await ask_headless(make_agent(settings), "go", HeadlessOutput(out, err, sanitize=True))
     assert status == 0
     assert out.getvalue() == "red RED title  clip  end \n"  # the unfinished last one is dropped at the end too
+
+
+def test_an_empty_answer_is_noted_on_stderr(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(text_response([]))
+    result = ask(fake_server, tmp_path, "--no-tools", "say nothing")
+    assert result.returncode == 0 and result.stdout == ""
+    assert "the model's answer was empty" in result.stderr

@@ -91,3 +91,14 @@ def test_streamchat_with_no_command_runs_the_chat_app(monkeypatch: pytest.Monkey
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     assert main(["--model", "some-model", "--no-tools"]) == 0
     assert [(s.model, s.base_url, s.tools_enabled) for s in opened] == [("some-model", "http://127.0.0.1:9/v1", False)]
+
+
+async def test_an_empty_answer_says_so(app: StreamChatApp, fake_server: FakeServer) -> None:
+    from streamchat.ui.widgets.turn import EMPTY_ANSWER
+
+    fake_server.enqueue(text_response([]), text_response("Now something."))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "say nothing")
+        assert EMPTY_ANSWER in screen_text(app)
+        await ask(pilot, "say something")
+        assert screen_text(app).count(EMPTY_ANSWER) == 1  # only under the empty one

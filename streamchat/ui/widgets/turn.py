@@ -29,6 +29,8 @@ STOPPED = "■ stopped"
 """The mark under a partial answer the user stopped."""
 CUT_OFF = "… cut off: the answer reached the token limit"
 """The mark under an answer that ended at the token limit (finish reason ``length``)."""
+EMPTY_ANSWER = "(the model's answer was empty)"
+"""The note for an answer that completed without any text or tool call (reasoning aside)."""
 
 
 class AssistantTurn(Vertical):
@@ -91,6 +93,8 @@ class AssistantTurn(Vertical):
             await self._settle()
             if event.status == "length":
                 await self.mount(Note(CUT_OFF, classes="turn-note"))
+            elif event.status == "complete" and not self.text.strip() and not self.tools:
+                await self.mount(Note(EMPTY_ANSWER, classes="turn-note"))
             self._outcome(event.status)
 
     async def show_error(self, error: ErrorEvent, hint: str) -> None:
