@@ -112,7 +112,8 @@ class StatusLine(Horizontal):
         if backend is None:
             backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
         tools = "tools on" if settings.tools_enabled else "tools off"
-        self.query_one("#status-backend", Static).update(Content(f"{backend} · {settings.model_name} · {tools}"))
+        where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
+        self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))
 
     def track(self, stats: LiveStats) -> None:
         """Show this turn's figures, live until it ends."""
