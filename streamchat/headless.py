@@ -23,7 +23,7 @@ from streamchat.events import (
     TurnDone,
 )
 from streamchat.messages import ChatMessage
-from streamchat.safety import StreamSanitizer, strip_control
+from streamchat.safety import SecretMask, StreamSanitizer, strip_control
 
 EXIT_OK = 0
 """The answer completed."""
@@ -49,9 +49,12 @@ class HeadlessOutput:
     """One JSON object per event instead of text."""
     sanitize: bool = True
     """Strip escape sequences from model text (on when stdout is a terminal)."""
+    secret: str | None = None
+    """The API key, masked in the answer text (even when the stream cuts it in two)."""
     _ended_with_newline: bool = True
     _answered: bool = False
     _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
+    _mask: SecretMask | None = None
     _reasoning: StreamSanitizer = field(default_factory=StreamSanitizer)
 
     def write(self, event: AnyEvent) -> None:
@@ -62,10 +65,13 @@ class HeadlessOutput:
             return
         if not isinstance(event, ReasoningDelta):
             self.err.write(self._reasoning.flush())
+        if self._mask is None:
+            self._mask = SecretMask(self.secret)
         if not isinstance(event, TextDelta):
+            self._show(self._mask.flush())
             self._text(self._answer.flush())
         if isinstance(event, TextDelta):
-            self._text(self._answer.feed(event.text) if self.sanitize else event.text)
+            self._show(self._mask.feed(event.text))
         elif isinstance(event, ReasoningDelta):
             self.err.write(self._reasoning.feed(event.text))
         elif isinstance(event, ToolCallComplete):
@@ -87,6 +93,9 @@ class HeadlessOutput:
                 self._line("note: the answer was cut at the token limit (finish_reason: length)")
             elif event.status == "complete" and not self._answered:
                 self._line("note: the model's answer was empty")
+
+    def _show(self, text: str) -> None:
+        self._text(self._answer.feed(text) if self.sanitize else text)
 
     def _text(self, text: str) -> None:
         if text.strip():

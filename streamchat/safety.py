@@ -62,3 +62,33 @@ class StreamSanitizer:
         """What was held back, stripped (empty when nothing was)."""
         held, self._held = self._held, ""
         return strip_control(held)
+
+
+class SecretMask:
+    """Masks the API key in text that arrives in pieces, even when a piece cuts the key in two.
+
+    A key cut in two by the stream would slip past a per-piece ``replace``: ``feed()`` holds
+    back a trailing piece that could be the start of the key until the next piece tells.
+    A secret shorter than ``MIN_SECRET_CHARS`` (a placeholder such as ``ollama``) is not masked.
+    """
+
+    def __init__(self, secret: str | None) -> None:
+        from streamchat.backends.errors import MIN_SECRET_CHARS
+
+        self._secret = secret if secret and len(secret) >= MIN_SECRET_CHARS else None
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """``text`` (after what was held back) with the key masked, less a possible start of the key."""
+        secret = self._secret
+        if secret is None:
+            return text
+        text = (self._held + text).replace(secret, "***")
+        keep = next((n for n in range(min(len(secret) - 1, len(text)), 0, -1) if text.endswith(secret[:n])), 0)
+        self._held = text[len(text) - keep:] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        """What was held back (it was not the key after all)."""
+        held, self._held = self._held, ""
+        return held

@@ -163,3 +163,10 @@ def test_an_empty_answer_is_noted_on_stderr(fake_server: FakeServer, tmp_path: P
     result = ask(fake_server, tmp_path, "--no-tools", "say nothing")
     assert result.returncode == 0 and result.stdout == ""
     assert "the model's answer was empty" in result.stderr
+
+
+def test_the_key_echoed_by_the_model_is_masked_in_the_answer(fake_server: FakeServer, tmp_path: Path) -> None:
+    text = f"Your key is {KEY}."
+    fake_server.enqueue(text_response([text[i:i + 3] for i in range(0, len(text), 3)]))
+    result = ask(fake_server, tmp_path, "--no-tools", "echo my key")
+    assert result.returncode == 0 and result.stdout == "Your key is ***.\n"

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not prompt:
         print("streamchat ask: give a prompt as an argument or on stdin.", file=sys.stderr)
         return EXIT_CONFIG
-    output = HeadlessOutput(sys.stdout, sys.stderr, as_json=args.json, sanitize=sys.stdout.isatty())
+    output = HeadlessOutput(sys.stdout, sys.stderr, as_json=args.json, sanitize=sys.stdout.isatty(),
+                            secret=settings.api_key)
     try:
         agent = make_agent(settings)
         return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream))

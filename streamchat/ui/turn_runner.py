@@ -41,7 +41,7 @@ class TurnRunner:
     async def run(self, stream: bool) -> None:
         """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request)."""
         app = self.app
-        turn = app._turn_view = AssistantTurn(app.clock)
+        turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
         await app.query_one(Conversation).mount(turn)
         await turn.start()
         stats = LiveStats(app.clock, app.clock())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, ask, screen_text
+from conftest import SIZE, ask, make_settings, screen_text
 from fake_server import FakeServer, error_response, text_response, tool_call_response
 
 from streamchat.ui.answer import AnswerView
@@ -57,3 +57,17 @@ async def test_tool_arguments_results_and_error_texts_are_literal(app: StreamCha
         await pilot.pause()
         assert "[b]1[/b]+1" in screen_text(app)
         assert app.is_running
+
+
+async def test_the_key_echoed_by_the_model_is_masked_even_cut_across_chunks(fake_server: FakeServer) -> None:
+    from streamchat.ui.app import make_app
+
+    key = "plain-hunter2-echo-key-77"  # not key-shaped: only the configured secret can mask it
+    text = f"Your key is {key}, and plain-hunter2 alone is not it."
+    fake_server.enqueue(text_response([text[i:i + 3] for i in range(0, len(text), 3)]))
+    app = make_app(make_settings(fake_server, api_key=key))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "echo my key")
+        shown = screen_text(app)
+        assert "Your key is ***, and plain-hunter2 alone is not it." in shown
+        assert key not in shown and "echo-key" not in shown

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
 from streamchat.race import Mode, SideResult
+from streamchat.safety import SecretMask
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
@@ -74,6 +75,7 @@ class RaceSide(Vertical):
         self.answer: AnswerView | None = None
         """The answer of the race under way."""
         self._reasoning: AnswerView | None = None
+        self._mask = SecretMask(None)
 
     def compose(self) -> ComposeResult:
         yield Static(Content(TITLES[self.mode]), classes="race-side-title")
@@ -95,6 +97,8 @@ class RaceSide(Vertical):
         self.live = SideResult(self.mode)
         self._set_state("running")
         self.remove_class("-answering")
+        settings = getattr(self.app, "settings", None)
+        self._mask = SecretMask(getattr(settings, "api_key", None))  # the key never shows, even echoed
         self.answer = AnswerView(classes="race-answer")
         self._reasoning = AnswerView(classes="reasoning")
         body = self.body
@@ -119,7 +123,7 @@ class RaceSide(Vertical):
                 live.arrivals_ms.append(now_ms)
                 live.tokens += 1
                 if self.answer is not None:
-                    self.answer.append(event.text)
+                    self.answer.append(self._mask.feed(event.text))
             elif self._reasoning is not None:
                 self._reasoning.append(event.text)
                 self.add_class("-reasoning")
@@ -169,6 +173,8 @@ class RaceSide(Vertical):
         self.tick(None)
 
     async def _settle(self) -> None:
+        if self.answer is not None:
+            self.answer.append(self._mask.flush())
         await self.body.query(WaitingIndicator).remove()
         for view in (self._reasoning, self.answer):
             if view is not None and view.is_attached:

@@ -16,6 +16,7 @@ from streamchat.events import (
     ToolRunning,
     TurnDone,
 )
+from streamchat.safety import SecretMask
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
@@ -42,10 +43,13 @@ class AssistantTurn(Vertical):
     ``-stopped``, ``-error``...
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, secret: str | None = None) -> None:
         super().__init__(classes="-running")
         self.clock = clock
         """Where time comes from (frozen in snapshot tests)."""
+        self.secret = secret
+        """The API key, masked wherever the model's text would show it."""
+        self._masks: dict[str, tuple[SecretMask, AnswerView]] = {}
         self.tools: dict[str, ToolCallRow] = {}
         """Tool rows by call id."""
         self.answers: list[AnswerView] = []
@@ -67,10 +71,14 @@ class AssistantTurn(Vertical):
         """Show one event."""
         if isinstance(event, TextDelta | ReasoningDelta):
             if event.text:
-                view = await self._block("reasoning" if isinstance(event, ReasoningDelta) else "answer")
-                view.append(event.text)  # raw: the view strips it, holding back a sequence cut in two
+                kind = "reasoning" if isinstance(event, ReasoningDelta) else "answer"
+                view = await self._block(kind)
+                mask = self._masks[kind][0] if kind in self._masks else SecretMask(self.secret)
+                self._masks[kind] = (mask, view)
+                view.append(mask.feed(event.text))  # unstripped: the view strips it, whole sequences at a time
                 await view.keep_up()
         elif isinstance(event, ToolCallStarted):
+            self._release_masks()
             await self._output()
             row = ToolCallRow(event.id, event.name, self.clock)
             self.tools[event.id] = row
@@ -116,6 +124,7 @@ class AssistantTurn(Vertical):
 
     async def _settle(self) -> None:
         """Finish every answer block, drop the waiting indicator, and end calls that will never run."""
+        self._release_masks()
         for row in self.tools.values():
             row.stop("not run")
         await self.query(WaitingIndicator).remove()
@@ -136,11 +145,19 @@ class AssistantTurn(Vertical):
         self.has_output = True
         await self.query(WaitingIndicator).remove()
 
+    def _release_masks(self) -> None:
+        """A text block ends: what a mask held back (a possible start of the key) goes to its view."""
+        for mask, view in self._masks.values():
+            held = mask.flush()
+            if held:
+                view.append(held)
+
     async def _block(self, kind: str) -> AnswerView:
         """The answer block for ``kind`` at the end of the turn, mounting a new one if the last child is not one."""
         last = self.children[-1] if self.children else None
         if isinstance(last, AnswerView) and last.has_class(kind):
             return last
+        self._release_masks()
         await self._output()
         view = AnswerView()
         view.add_class(kind)
