@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from streamchat.accumulator import StreamAccumulator
 from streamchat.backends.base import Backend, ChatRequest
-from streamchat.backends.errors import classify, redact
+from streamchat.backends.errors import classify, redact, retry_delay
 from streamchat.config import Settings
 from streamchat.events import (
     AnyEvent,
     ErrorEvent,
     RequestStats,
+    Retrying,
     ToolResult,
     ToolRunning,
     TurnDone,
@@ -124,26 +125,40 @@ class Agent:
                 status = "error"
                 break
             rounds += 1
-            timer = RequestTimer(self.clock)
-            acc = StreamAccumulator()
-            self.current = acc
-            error: ErrorEvent | None = None
-            timer.start()
-            try:
-                async with aclosing(self._one_request(history, acc, timer, stream)) as events:
-                    async for event in events:
-                        yield event
-            except (asyncio.CancelledError, GeneratorExit):
-                history.append(self._assistant(acc, "stopped", timer))
-                self.current = None
-                raise
-            except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
-                error = classify(exc, base_url=self.settings.base_url, model=self.settings.model_name,
-                                 api_key=self.settings.api_key, timeout=self.settings.timeout,
-                                 streaming_started=timer.headers_at is not None,
-                                 attempts=self.settings.max_retries + 1)
-            finally:
-                timer.end()
+            attempt = 0
+            while True:  # attempts at this request: a failure before its answer began may be retried
+                attempt += 1
+                timer = RequestTimer(self.clock)
+                acc = StreamAccumulator()
+                self.current = acc
+                error: ErrorEvent | None = None
+                delay: float | None = None
+                timer.start()
+                try:
+                    async with aclosing(self._one_request(history, acc, timer, stream)) as events:
+                        async for event in events:
+                            yield event
+                except (asyncio.CancelledError, GeneratorExit):
+                    history.append(self._assistant(acc, "stopped", timer))
+                    self.current = None
+                    raise
+                except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
+                    started = timer.headers_at is not None
+                    error = classify(exc, base_url=self.settings.base_url, model=self.settings.model_name,
+                                     api_key=self.settings.api_key, timeout=self.settings.timeout,
+                                     streaming_started=started, attempts=attempt)
+                    delay = retry_delay(exc, error, attempt, self.settings.max_retries, started=started)
+                finally:
+                    timer.end()
+                if delay is None or error is None:
+                    break
+                try:
+                    yield Retrying(attempt + 1, self.settings.max_retries + 1, delay, error.kind, error.message)
+                    await asyncio.sleep(delay)  # a stop (esc) cancels the wait like any other
+                except (asyncio.CancelledError, GeneratorExit):
+                    history.append(self._assistant(acc, "stopped", timer))
+                    self.current = None
+                    raise
             stats.append(timer.stats())
             if timer.first_token_at is not None and first_token_at is None:
                 first_token_at = timer.first_token_at

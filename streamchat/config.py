@@ -39,7 +39,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STREAMCHAT_MODEL_PATH", "model_path", "A GGUF file for the local backend"),
     EnvVar("STREAMCHAT_TIMEOUT", "timeout", "Seconds to wait between chunks before calling it a stall"),
     EnvVar("STREAMCHAT_CONNECT_TIMEOUT", "connect_timeout", "Seconds to wait for a connection"),
-    EnvVar("STREAMCHAT_MAX_RETRIES", "max_retries", "Retries the SDK makes on 429/5xx/connection errors"),
+    EnvVar("STREAMCHAT_MAX_RETRIES", "max_retries", "Times a request failed before its answer began is sent again"),
     EnvVar("STREAMCHAT_MAX_TOKENS", "max_tokens", "Cap on tokens per answer (empty: server default)"),
     EnvVar("STREAMCHAT_TEMPERATURE", "temperature", "Sampling temperature (empty: server default)"),
     EnvVar("STREAMCHAT_SYSTEM_PROMPT", "system_prompt", "System prompt for new conversations"),
@@ -71,7 +71,7 @@ class Settings:
     connect_timeout: float = 10.0
     """Seconds to wait for the connection."""
     max_retries: int = 2
-    """Retries the SDK makes on 429/5xx/connection errors before giving up."""
+    """Times a request that failed before its answer began (429, 5xx, timeout, connection) is sent again."""
     max_tokens: int | None = None
     """Cap on completion tokens, or None for the server's default."""
     temperature: float | None = None

@@ -179,6 +179,24 @@ class ErrorEvent(Event):
 
 
 @dataclass(frozen=True)
+class Retrying(Event):
+    """A request failed before its answer began and will be sent again after ``wait_s``."""
+
+    attempt: int
+    """The attempt about to be made (2 for the first retry)."""
+    attempts: int
+    """How many attempts there will be at most (1 + ``max_retries``)."""
+    wait_s: float
+    """Seconds until it is sent (the server's ``Retry-After`` when it gave one)."""
+    kind: ErrorKind
+    """What went wrong with the last attempt."""
+    message: str
+    """What went wrong, as a short sentence (never contains the API key)."""
+    type: Literal["retry"] = "retry"
+    """Tag: ``retry``."""
+
+
+@dataclass(frozen=True)
 class RequestStats:
     """Timing of one request, in milliseconds from when it was sent."""
 
@@ -233,6 +251,7 @@ AnyEvent = (
     | ToolRunning
     | ToolResult
     | ErrorEvent
+    | Retrying
     | TurnDone
 )
 """Every event a turn can yield."""

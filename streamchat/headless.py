@@ -17,6 +17,7 @@ from streamchat.events import (
     AnyEvent,
     ErrorEvent,
     ReasoningDelta,
+    Retrying,
     TextDelta,
     ToolCallComplete,
     ToolResult,
@@ -82,6 +83,9 @@ class HeadlessOutput:
             if len(content) > 300:
                 content = content[:300] + "…"
             self._line(f"{mark} {event.name} → {content} ({event.elapsed_s:.2f} s)")
+        elif isinstance(event, Retrying):
+            self._line(f"retrying ({event.kind}): {strip_control(event.message)} "
+                       f"attempt {event.attempt} of {event.attempts} in {event.wait_s:.1f} s")
         elif isinstance(event, ErrorEvent):
             self._line(f"error ({event.kind}): {strip_control(event.message)}")
         elif isinstance(event, TurnDone):

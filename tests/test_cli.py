@@ -170,3 +170,24 @@ def test_the_key_echoed_by_the_model_is_masked_in_the_answer(fake_server: FakeSe
     fake_server.enqueue(text_response([text[i:i + 3] for i in range(0, len(text), 3)]))
     result = ask(fake_server, tmp_path, "--no-tools", "echo my key")
     assert result.returncode == 0 and result.stdout == "Your key is ***.\n"
+
+
+async def test_a_retry_is_reported_on_stderr_and_as_a_json_event(fake_server: FakeServer) -> None:
+    import io
+
+    from streamchat.config import Settings
+    from streamchat.factory import make_agent
+    from streamchat.headless import HeadlessOutput
+    from streamchat.headless import ask as ask_headless
+
+    settings = Settings(base_url=fake_server.base_url, api_key=KEY, max_retries=1, tools_enabled=False)
+    fake_server.enqueue(error_response(503, "busy", retry_after="0"), text_response("fine"))
+    out, err = io.StringIO(), io.StringIO()
+    assert await ask_headless(make_agent(settings), "go", HeadlessOutput(out, err)) == 0
+    assert out.getvalue() == "fine\n" and "retrying (server):" in err.getvalue() and "attempt 2 of 2" in err.getvalue()
+
+    fake_server.enqueue(error_response(503, "busy", retry_after="0"), text_response("fine"))
+    out = io.StringIO()
+    assert await ask_headless(make_agent(settings), "go", HeadlessOutput(out, err, as_json=True)) == 0
+    [retry] = [event for event in ndjson(out.getvalue()) if event["type"] == "retry"]
+    assert (retry["attempt"], retry["attempts"], retry["kind"]) == (2, 2, "server") and KEY not in retry["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from contextlib import aclosing
 from pathlib import Path
@@ -13,7 +14,7 @@ from fake_server import Drop, FakeServer, Response, SSEError, Stall, chunk, erro
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.config import Settings
-from streamchat.events import ErrorEvent, TurnDone
+from streamchat.events import ErrorEvent, Retrying, TurnDone
 from streamchat.messages import ChatMessage
 
 KEY = "sk-secret-key-0123456789abcdef"
@@ -64,15 +65,56 @@ async def test_error_kinds(fake_server: FakeServer, kind: str, script: Response,
     assert history[-1].error == errors[0].message
 
 
-async def test_rate_limit_is_retried_by_the_sdk_before_failing(fake_server: FakeServer) -> None:
-    fake_server.enqueue(error_response(429, "slow", retry_after="0"), text_response("after retry"))
+async def test_a_rate_limit_is_retried_after_retry_after_and_says_so(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "slow", retry_after="0.2"), text_response("after retry"))
     events, history = await turn(fake_server.base_url, max_retries=2)
+    [retry] = [e for e in events if isinstance(e, Retrying)]
+    assert (retry.attempt, retry.attempts, retry.wait_s, retry.kind) == (2, 3, 0.2, "rate_limit")
+    assert "Rate limited" in retry.message and KEY not in retry.message
     assert events[-1].status == "complete"
-    assert history[-1].content == "after retry"
+    assert history[-1].content == "after retry" and [m.role for m in history] == ["user", "assistant"]
     assert len(fake_server.requests) == 2
+    gap = fake_server.requests[1].received_at - fake_server.requests[0].received_at
+    assert gap >= 0.2  # the server's Retry-After was honoured
 
 
-async def test_an_error_after_the_sdk_retried_says_how_many_attempts_were_made(fake_server: FakeServer) -> None:
+async def test_a_retry_after_over_a_minute_is_not_waited_for(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "come back tomorrow", retry_after="86400"))
+    events, _ = await turn(fake_server.base_url, max_retries=2)
+    assert not [e for e in events if isinstance(e, Retrying)] and len(fake_server.requests) == 1
+    assert events[-1].status == "error"
+
+
+async def test_a_header_stall_is_retried_with_backoff_then_reported_with_the_attempts(fake_server: FakeServer) -> None:
+    fake_server.enqueue(Response([Stall(5)], headers_delay=5), Response([Stall(5)], headers_delay=5))
+    events, _ = await turn(fake_server.base_url, max_retries=1, timeout=0.3)
+    [retry] = [e for e in events if isinstance(e, Retrying)]
+    assert retry.kind == "timeout" and 0.3 <= retry.wait_s <= 0.5  # backoff: 0.5 s less up to a quarter
+    [error] = [e for e in events if isinstance(e, ErrorEvent)]
+    assert error.message.endswith("(2 attempts)") and len(fake_server.requests) == 2
+
+
+async def test_stopping_during_the_wait_keeps_a_valid_history_and_sends_nothing_more(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "slow", retry_after="5"))
+    settings = Settings(base_url=fake_server.base_url, api_key=KEY, max_retries=2, timeout=2.0)
+    agent = Agent(OpenAIBackend(settings), settings, None)
+    history: list[ChatMessage] = []
+
+    async def consume() -> None:
+        async with aclosing(agent.run_turn(history, "hello")) as events:
+            async for event in events:
+                if isinstance(event, Retrying):
+                    task.cancel()
+
+    task = asyncio.create_task(consume())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [(m.role, m.status) for m in history] == [("user", None), ("assistant", "stopped")]
+    await asyncio.sleep(0.2)
+    assert len(fake_server.requests) == 1
+
+
+async def test_an_error_after_retrying_says_how_many_attempts_were_made(fake_server: FakeServer) -> None:
     fake_server.enqueue(error_response(429, "Try again in 20s.", retry_after="0"),
                         error_response(429, "Try again in 20s.", retry_after="0"))
     events, _ = await turn(fake_server.base_url, max_retries=1)

@@ -6,8 +6,11 @@ passed through ``redact()`` first.
 
 from __future__ import annotations
 
+import email.utils
+import random
 import re
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,8 +95,8 @@ def classify(
 ) -> ErrorEvent:
     """The ``ErrorEvent`` for an exception raised while talking to a model.
 
-    ``attempts`` is how many times the SDK sends a request that fails before its answer
-    starts (1 + its ``max_retries``); the message says so when it retried.
+    ``attempts`` is how many times the request was sent; the message says so when it was
+    sent more than once.
     """
     event = _classify(exc, base_url, model, timeout, streaming_started)
     message = event.message
@@ -108,7 +111,48 @@ def classify(
 
 
 _RETRIED_KINDS = frozenset({"timeout", "connection", "dns", "server", "rate_limit"})
-"""Failures the SDK retries by itself before giving up."""
+"""Failures worth sending the request again for, when its answer had not begun."""
+
+MAX_RETRY_WAIT_S = 60.0
+"""A server asking to wait longer than this is not waited for: the error is shown at once."""
+
+
+def retry_delay(exc: BaseException, error: ErrorEvent, attempt: int, max_retries: int,
+                *, started: bool) -> float | None:
+    """Seconds to wait before sending a failed request again, or None not to.
+
+    Only a failure before the answer began, of a kind worth retrying, while
+    attempts are left. The wait is the server's ``Retry-After`` (or
+    ``retry-after-ms``) when it gave one, else 0.5 s doubling per attempt up to
+    8 s, a little less at random so that clients do not retry in step.
+    """
+    if started or error.kind not in _RETRIED_KINDS or attempt > max_retries or isinstance(exc, BackendError):
+        return None
+    asked = _retry_after(exc)
+    if asked is not None:
+        return asked if asked <= MAX_RETRY_WAIT_S else None
+    backoff: float = min(0.5 * 2.0 ** (attempt - 1), 8.0)
+    return backoff * (1 - 0.25 * random.random())
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            return max(0.0, when.timestamp() - time.time())
+    return None
 
 
 def _classify(

@@ -36,7 +36,7 @@ class OpenAIBackend:
             api_key=settings.api_key or NO_KEY_PLACEHOLDER,
             base_url=settings.base_url,
             timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
-            max_retries=settings.max_retries,
+            max_retries=0,  # the agent retries, and says so (``Retrying``), instead of a silent wait
         )
         """The SDK client."""
         self.include_usage = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text
+from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Drop,
@@ -130,3 +130,14 @@ async def test_no_blocking_retry_after_an_auth_error(fake_server: FakeServer) ->
         assert "Retry" in footer_labels(app) and "Retry without streaming" not in footer_labels(app)
         status = app.query_one("#status-stats", Static).render().plain  # type: ignore[attr-defined]
         assert status.startswith("error · TTFT —")
+
+
+async def test_a_rate_limited_request_says_it_will_try_again_and_then_answers(fake_server: FakeServer) -> None:
+    fake_server.enqueue(error_response(429, "Slow down", retry_after="1"), text_response("Answered at last."))
+    app = make_app(make_settings(fake_server, max_retries=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: "Trying again in 1 s" in screen_text(app), "the retry note")
+        assert "Rate limited" in screen_text(app) and "trying again (attempt 2 of 3)" in screen_text(app)
+        await finish_turn(pilot)
+        assert "Answered at last." in screen_text(app) and not app.query(ErrorNote)

@@ -8,6 +8,7 @@ from streamchat.events import (
     AnyEvent,
     ErrorEvent,
     ReasoningDelta,
+    Retrying,
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallComplete,
@@ -32,6 +33,12 @@ CUT_OFF = "… cut off: the answer reached the token limit"
 """The mark under an answer that ended at the token limit (finish reason ``length``)."""
 EMPTY_ANSWER = "(the model's answer was empty)"
 """The note for an answer that completed without any text or tool call (reasoning aside)."""
+
+
+def retry_note(event: Retrying) -> str:
+    """``⟳ Rate limited by … (429) … Trying again in 20 s (attempt 2 of 3).``"""
+    wait = f"{event.wait_s:.0f} s" if event.wait_s >= 1 else f"{event.wait_s * 1000:.0f} ms"
+    return f"⟳ {event.message} Trying again in {wait} (attempt {event.attempt} of {event.attempts})."
 
 
 class AssistantTurn(Vertical):
@@ -97,6 +104,11 @@ class AssistantTurn(Vertical):
                 self.tools[event.id].finish(event.content, event.is_error, event.elapsed_s)
             if all(row.state not in ("streaming", "running") for row in self.tools.values()):
                 await self.mount(WaitingIndicator(self.clock))
+        elif isinstance(event, Retrying):
+            await self.query(WaitingIndicator).remove()
+            await self.mount(Note(retry_note(event), classes="turn-note retry-note"))
+            label = f"trying again (attempt {event.attempt} of {event.attempts})"
+            await self.mount(WaitingIndicator(self.clock, label))
         elif isinstance(event, TurnDone):
             await self._settle()
             if event.status == "length":
