@@ -23,24 +23,23 @@ from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
 from streamchat.ui.persistence import ChatPersistence
+from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
+from streamchat.ui.race_launch import race_from_chat
 from streamchat.ui.screens.history import open_history
 from streamchat.ui.turn_runner import TurnRunner
-from streamchat.ui.widgets.commands import ChatCommands
+from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.restored import can_continue, continue_answer
-from streamchat.ui.widgets.slash import SlashCommands
+from streamchat.ui.widgets.slash import STILL_ANSWERING, SlashCommands
 from streamchat.ui.widgets.status import StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
-
-RACE_WHILE_ANSWERING = "An answer is still streaming: wait for it or press esc, then race."
-"""Said when the race pane is asked for while a turn runs."""
 
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
                                "scroll_conversation"})
@@ -182,16 +181,14 @@ class StreamChatApp(App[None]):
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
-        if await self.slash.run(event.text):
-            event.prompt.remember(event.text)
-            event.prompt.clear()
+        if await self.slash.submitted(event.prompt, event.text):
             return
         if self.turn_running:
-            self.notify("Still answering — press esc to stop it first.", severity="warning")
+            self.notify(STILL_ANSWERING, severity="warning")
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
-        await self.send(event.text[1:] if event.text.startswith("//") else event.text)
+        await self.send(as_sent(event.text))
 
     async def send(self, text: str) -> None:
         """Show the user's prompt and start a turn for it."""
@@ -234,6 +231,11 @@ class StreamChatApp(App[None]):
         self.query_one(Conversation).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
+    def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
+        """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
+        self.last_prompt = None if user is None else user.content
+        self._turn_user, self._turn_view, self.can_retry_blocking = user, view, False
+
     async def action_retry_blocking(self) -> None:
         """Retry the last turn with a blocking (non-streaming) request."""
         await self.action_retry(stream=False)
@@ -243,8 +245,8 @@ class StreamChatApp(App[None]):
         self.action_stop()
         self.persistence.new_conversation()
         self.history = self._fresh_history()
-        self.last_prompt, self.last_events, self._turn_view, self._turn_user = None, [], None, None
-        self.can_retry_blocking = False
+        self.last_events = []
+        self.set_last_turn(None, None)
         await self.query_one(Conversation).clear()
         self.query_one(StatusLine).clear()
         self.query_one(Prompt).focus()
@@ -278,14 +280,8 @@ class StreamChatApp(App[None]):
         conversation.follow()
 
     def action_race(self, prompt: str | None = None) -> None:
-        """Race ``prompt`` streaming vs blocking in the race pane (default: ``race``'s, the last, a built-in one)."""
-        from streamchat.ui.screens.race import open_race_pane
-
-        if self.turn_running:
-            # The race would share the CPU (and a local model) with the answer, and its numbers would lie.
-            self.notify(RACE_WHILE_ANSWERING, severity="warning")
-            return
-        open_race_pane(self, prompt or self.race_prompt or self.last_prompt)
+        """Race ``prompt`` streaming vs blocking (default: the prompt typed, ``race``'s, the last, a built-in one)."""
+        race_from_chat(self, prompt)
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,

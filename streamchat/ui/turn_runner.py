@@ -82,6 +82,8 @@ class TurnRunner:
                     blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
                     app.can_retry_blocking = blocking
                     hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
+                    if turn.text.strip():  # a partial answer broke off: it can be carried on
+                        hint += " · ctrl+e to continue"
                     await turn.show_error(event, hint)
                 else:
                     await turn.handle(event)

@@ -65,6 +65,7 @@ async def test_each_error_kind_shows_in_place_and_the_prompt_stays_usable(
         assert note.kind == kind and note.has_class(f"-{kind}") and turn.has_class("-error")
         shown = screen_text(app)
         assert KIND_TITLES[kind] in shown and "ctrl+r to retry" in shown
+        assert ("ctrl+e to continue" in shown) == bool(kept)  # only a partial answer can be carried on
         if kept is not None:
             assert turn.query_one(AnswerView).text == kept and kept in shown
             assert list(turn.children).index(turn.query_one(AnswerView)) < list(turn.children).index(note)

@@ -110,3 +110,17 @@ def test_parse_slash_and_code_blocks() -> None:
     assert last_code_block(CODE_ANSWER) == "echo two\n"
     assert last_code_block("```py\nunfinished") == "unfinished"
     assert last_code_block("no code") is None
+
+
+async def test_an_unknown_command_stays_in_the_prompt_to_be_fixed(app: StreamChatApp, fake_server: FakeServer) -> None:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await send(pilot, "/modle gpt-4o")
+        await pilot.pause()
+        prompt = app.query_one(Prompt)
+        assert prompt.text == "/modle gpt-4o" and "Unknown command /modle" in screen_text(app)
+        assert prompt.recall == []  # not a command that ran: Up recalls nothing of it
+        prompt.clear()
+        await send(pilot, "/model gpt-4o")
+        await pilot.pause()
+        assert prompt.text == "" and app.settings.model_name == "gpt-4o" and prompt.recall == ["/model gpt-4o"]
+        assert not fake_server.requests

@@ -380,3 +380,44 @@ async def test_a_system_prompt_changed_mid_chat_replaces_the_saved_one_in_first_
     sent = fake_server.requests[-1].messages
     assert sent[0] == {"role": "system", "content": "Be kind."}
     assert [m["role"] for m in sent].count("system") == 1
+
+
+@pytest.mark.parametrize("how", ["resume", "continue", "history screen"])
+async def test_a_reopened_conversation_retries_its_failed_last_turn(
+        settings: Settings, fake_server: FakeServer, data_dir: Path, how: str) -> None:
+    from fake_server import error_response
+
+    first = make_app(settings)
+    fake_server.enqueue(text_response("Hello."), error_response(429, "Slow down", retry_after="0"))
+    async with first.run_test(size=SIZE) as pilot:
+        await ask(pilot, "say hello")
+        await ask(pilot, "tell me a story", ok=False)
+        await saved(pilot)
+        cid = first.persistence.conversation.id
+    assert cid is not None and first.history[-1].status == "error"
+
+    app = make_app(settings, resume=cid[:8] if how == "resume" else None, continue_last=how == "continue")
+    async with app.run_test(size=SIZE) as pilot:
+        if how == "history screen":
+            await saved(pilot)
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and len(app.screen.rows) == 1, "list")
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.query(SavedTurn)) == 2, "the saved turns")
+        assert "Retry" in footer_labels(app)
+        fake_server.enqueue(text_response("Once upon a time, in full."))
+        await pilot.press("ctrl+r")
+        await finish_turn(pilot)
+        assert fake_server.requests[-1].messages == [
+            {"role": "user", "content": "say hello"}, {"role": "assistant", "content": "Hello."},
+            {"role": "user", "content": "tell me a story"}]
+        assert [m.text for m in app.query(UserMessage)] == ["say hello", "tell me a story"]
+        assert len(app.query(SavedTurn)) == 1 and not app.query(ErrorNote)  # the failed turn left the view
+        assert app.query(AssistantTurn).last().query_one(AnswerView).text == "Once upon a time, in full."
+        await saved(pilot)
+        live = [(m.role, m.content, m.status) for m in app.history]
+    assert live == [("user", "say hello", None), ("assistant", "Hello.", "complete"),
+                    ("user", "tell me a story", None), ("assistant", "Once upon a time, in full.", "complete")]
+    with ConversationStore(data_dir) as store:
+        kept = [(m.role, m.content, m.status) for m in store.load(cid).messages]
+    assert kept == live  # the failed attempt and its user message are gone from the store too

@@ -38,7 +38,7 @@ CHAT_COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("/copy code", "Copy last code block", "Copy the last fenced code block of the last answer",
                 "/copy code"),
     ChatCommand("/retry", "Retry last turn", "Run the last prompt again", "/retry"),
-    ChatCommand("/continue", "Continue answer", "Ask the model to carry on from where its answer stopped",
+    ChatCommand("/continue", "Continue answer", "Ask the model to carry on from where its answer broke off",
                 "/continue"),
     ChatCommand("/history", "Open conversation…", "List saved conversations: search, open, rename, delete",
                 "/history"),
@@ -62,8 +62,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+b", "retry without streaming (after a stream failed before any token)"),
     ("ctrl+n", "new chat"),
     ("ctrl+o", "saved conversations: search, open, rename (ctrl+r), delete (ctrl+d)"),
-    ("ctrl+e", "continue the answer (after it was stopped or cut off)"),
-    ("ctrl+t", "race streaming vs blocking (in the race pane: r again, esc stop / back)"),
+    ("ctrl+e", "continue the answer (after it was stopped, cut off, or broke off with an error)"),
+    ("ctrl+t", "race the prompt typed (or the last one) streaming vs blocking (in the pane: r again, esc back)"),
     ("end", "follow the conversation again (after scrolling up)"),
     ("pgup / pgdn", "scroll the conversation"),
     ("enter / click", "on a tool row: show its arguments and result"),
@@ -82,6 +82,11 @@ def parse_slash(text: str) -> tuple[str, str] | None:
         return None
     name, _, argument = text[1:].partition(" ")
     return name.strip().lower(), argument.strip()
+
+
+def as_sent(text: str) -> str:
+    """A prompt as the model gets it: a leading ``//`` stands for a line that starts with ``/``."""
+    return text[1:] if text.startswith("//") else text
 
 
 def last_code_block(text: str) -> str | None:

@@ -40,6 +40,15 @@ class Prompt(TextArea):
             self.recall.append(text)
         self._recall_index = None
 
+    def take(self) -> str:
+        """What is typed, as Enter would send it, remembered for recall and cleared ("" when nothing is)."""
+        text = self.text.strip("\n")
+        if not text.strip():
+            return ""
+        self.remember(text)
+        self.clear()
+        return text
+
     def on_key(self, event: events.Key) -> None:
         """Enter sends; the newline keys insert a line break."""
         if event.key == "enter":

@@ -35,6 +35,9 @@ CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not r
 
 CONTINUABLE = frozenset({"stopped", "length"})
 """Statuses of the last answer after which "continue answer" is offered."""
+CONTINUABLE_WITH_TEXT = frozenset({"error", "incomplete"})
+"""Statuses after which it is offered when the answer has some text: a dropped connection, an error in the
+stream, a stream that ended without a finish reason (with no text, retry is the answer)."""
 
 CONTINUED = "↳ continued"
 """The label between a stopped answer and its continuation."""
@@ -44,9 +47,11 @@ INTERRUPTED = "… interrupted: streamchat closed before the answer finished"
 
 
 def can_continue(history: list[ChatMessage]) -> bool:
-    """True when the last assistant message was stopped or cut off at the token limit."""
-    last = next((message for message in reversed(history) if message.role == "assistant"), None)
-    return last is not None and last.status in CONTINUABLE
+    """True when the conversation ends with an answer that was stopped, cut off at the token limit, or broke off."""
+    last = history[-1] if history else None
+    if last is None or last.role != "assistant":
+        return False
+    return last.status in CONTINUABLE or (last.status in CONTINUABLE_WITH_TEXT and bool(last.content))
 
 
 async def continue_answer(app: StreamChatApp) -> None:
@@ -194,5 +199,13 @@ async def show_conversation(app: StreamChatApp, saved: SavedConversation) -> Non
     widgets = conversation_widgets(saved.messages, app.clock)
     title = strip_control(saved.title or "Untitled conversation")
     await view.mount_all([Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note"), *widgets])
+    app.set_last_turn(*last_turn(app.history, widgets))
     view.follow()
     app.refresh_bindings()
+
+
+def last_turn(messages: list[ChatMessage], widgets: list[Widget]) -> tuple[ChatMessage | None, SavedTurn | None]:
+    """The last user message of a reopened conversation and the turn that answered it, if any: what retry drops."""
+    user = next((message for message in reversed(messages) if message.role == "user"), None)
+    answer = widgets[-1] if widgets else None
+    return user, answer if user is not None and isinstance(answer, SavedTurn) else None

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from streamchat.demos import Demo
     from streamchat.ui.app import StreamChatApp
 
+STILL_ANSWERING = "Still answering — press esc to stop it first."
+"""Said when something needs the chat idle while a turn runs."""
+NOTHING_TO_RETRY = "Nothing to retry: no prompt has been sent in this conversation yet."
+"""Said by ``/retry`` in a conversation with no user message."""
+NOTHING_TO_CONTINUE = "Nothing to continue: the last answer was not stopped, cut off or broken off."
+"""Said by ``/continue`` when the last answer is whole (or has no text to carry on from)."""
+
 
 class SlashCommands:
     """Runs ``/`` commands against the app: ``do_<name>(argument)`` for each command."""
@@ -28,13 +35,31 @@ class SlashCommands:
         self.app = app
         """The app the commands act on."""
 
+    def _handler(self, name: str) -> Callable[[str], Awaitable[None]] | None:
+        handler: Callable[[str], Awaitable[None]] | None = getattr(self, f"do_{name or 'help'}", None)
+        return handler
+
+    async def submitted(self, prompt: Prompt, text: str) -> bool:
+        """Run ``text``, sent from ``prompt``, if it is a ``/`` command; False when it is an ordinary prompt.
+
+        A known command leaves the prompt (kept for recall) before it runs; an unknown one stays to be fixed.
+        """
+        parsed = parse_slash(text)
+        if parsed is None:
+            return False
+        if self._handler(parsed[0]) is not None:
+            prompt.remember(text)
+            prompt.clear()
+        await self.run(text)
+        return True
+
     async def run(self, text: str) -> bool:
         """Run ``text`` if it is a ``/`` command; False when it is an ordinary prompt."""
         parsed = parse_slash(text)
         if parsed is None:
             return False
         name, argument = parsed
-        handler: Callable[[str], Awaitable[None]] | None = getattr(self, f"do_{name or 'help'}", None)
+        handler = self._handler(name)
         if handler is None:
             self.app.notify(f"Unknown command /{name} — /help lists them (// sends a line starting with /).",
                             severity="warning", markup=False)
@@ -158,12 +183,19 @@ class SlashCommands:
 
     async def do_retry(self, argument: str) -> None:
         """``/retry``: run the last prompt again."""
-        await self.app.action_retry()
+        if self.app.turn_running:
+            self.app.notify(STILL_ANSWERING, severity="warning")
+        elif self.app.last_prompt is None:
+            self.app.notify(NOTHING_TO_RETRY, severity="warning")
+        else:
+            await self.app.action_retry()
 
     async def do_continue(self, argument: str) -> None:
         """``/continue``: ask the model to carry on from where its last answer stopped."""
-        if self.app.turn_running or not can_continue(self.app.history):
-            self.app.notify("Nothing to continue: the last answer was not stopped or cut off.", severity="warning")
+        if self.app.turn_running:
+            self.app.notify(STILL_ANSWERING, severity="warning")
+        elif not can_continue(self.app.history):
+            self.app.notify(NOTHING_TO_CONTINUE, severity="warning")
         else:
             await self.app.action_continue_answer()
 

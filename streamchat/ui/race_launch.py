@@ -1,0 +1,30 @@
+"""Opening the race pane from the chat: on which prompt, and never while an answer streams."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from streamchat.ui.widgets.commands import as_sent
+from streamchat.ui.widgets.prompt import Prompt
+
+if TYPE_CHECKING:
+    from streamchat.ui.app import StreamChatApp
+
+RACE_WHILE_ANSWERING = "An answer is still streaming: wait for it or press esc, then race."
+"""Said when the race pane is asked for while a turn runs."""
+
+
+def race_from_chat(app: StreamChatApp, prompt: str | None = None) -> None:
+    """Race ``prompt`` streaming vs blocking in the race pane.
+
+    Without one: the prompt typed (taken from the prompt, as sending does), else ``streamchat race``'s,
+    else the last prompt sent, else a built-in one.
+    """
+    from streamchat.ui.screens.race import open_race_pane
+
+    if app.turn_running:
+        # The race would share the CPU (and a local model) with the answer, and its numbers would lie.
+        app.notify(RACE_WHILE_ANSWERING, severity="warning")
+        return
+    typed = as_sent(app.query_one(Prompt).take()) if prompt is None else None
+    open_race_pane(app, prompt or typed or app.race_prompt or app.last_prompt)
