@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import CONTINUE_PROMPT, ChatMessage
 from streamchat.store import Conversation
 
 JSON_FORMAT = "streamchat.conversation"
@@ -88,6 +88,8 @@ def _assistant(message: ChatMessage) -> list[str]:
 
 def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
     if message.role == "user":
+        if message.content == CONTINUE_PROMPT:  # sent by "continue answer", not typed
+            return ["*↳ continued*"]
         return ["## You", message.content.strip("\n")]
     if message.role == "assistant":
         return _assistant(message)

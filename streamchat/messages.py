@@ -19,6 +19,8 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 STOPPED_NOTE = "[stopped by the user]"
 """Appended to the API form of a stopped answer so the model knows it was cut."""
+CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
+"""The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from streamchat.export import JSON_FORMAT, fenced, timing_line, to_json, to_markdown
-from streamchat.messages import ChatMessage, ToolCall
+from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.store import Conversation
 
 STATS = {"ttft_ms": 312.4, "total_ms": 1840.0, "tokens": 42, "tokens_per_s": 22.81}
@@ -85,3 +85,13 @@ def test_json_has_every_field_in_a_stable_order() -> None:
     assert list(tool_call) == ["arguments", "id", "name"]
     assert document["messages"][4]["is_error"] is True
     assert document["messages"][7]["error"] == "Connection refused\nretry later"
+
+
+def test_a_continuation_is_marked_not_shown_as_a_prompt_the_user_typed() -> None:
+    messages = [ChatMessage(role="user", content="Tell a story"),
+                ChatMessage(role="assistant", content="Once upon", status="stopped"),
+                ChatMessage(role="user", content=CONTINUE_PROMPT),
+                ChatMessage(role="assistant", content="a time.", status="complete")]
+    text = to_markdown(Conversation(id="ab" * 16, title="Story", created_at=0.0, updated_at=0.0, messages=messages))
+    assert CONTINUE_PROMPT not in text and text.count("## You") == 1
+    assert "Once upon\n\n*↳ continued*\n\n## Assistant\n\na time." in text

@@ -15,7 +15,7 @@ from textual.widgets import Input, Static
 
 from streamchat.config import Settings
 from streamchat.export import to_json, to_markdown
-from streamchat.messages import STOPPED_NOTE, ChatMessage, ToolCall
+from streamchat.messages import CONTINUE_PROMPT, STOPPED_NOTE, ChatMessage, ToolCall
 from streamchat.store import ConversationStore
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app
@@ -23,7 +23,7 @@ from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.screens.history import HistoryScreen
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note, UserMessage
-from streamchat.ui.widgets.restored import CONTINUE_PROMPT, ContinuedLabel, SavedTurn
+from streamchat.ui.widgets.restored import ContinuedLabel, SavedTurn
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import STOPPED, AssistantTurn
 

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 
 from streamchat.export import timing_line
-from streamchat.messages import ChatMessage, ToolCall
+from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from streamchat.store import Conversation as SavedConversation
     from streamchat.ui.app import StreamChatApp
 
-CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
-"""The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
 
 CONTINUABLE = frozenset({"stopped", "length"})
 """Statuses of the last answer after which "continue answer" is offered."""
