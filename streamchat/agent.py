@@ -91,11 +91,12 @@ class Agent:
         )
 
     def _assistant(self, acc: StreamAccumulator, status: TurnStatus, timer: RequestTimer,
-                   tool_calls: list[ToolCall] | None = None, error: str | None = None) -> ChatMessage:
+                   tool_calls: list[ToolCall] | None = None, error: ErrorEvent | None = None) -> ChatMessage:
         timer.end()
         return ChatMessage(
             role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
-            status=status, error=error, model=self.settings.model_name, backend=self.backend.name,
+            status=status, error=error.message if error else None, error_kind=error.kind if error else None,
+            model=self.settings.model_name, backend=self.backend.name,
             stats=vars(timer.stats()).copy(),
         )
 
@@ -119,7 +120,7 @@ class Agent:
             if rounds >= self.settings.max_tool_rounds:
                 message = (f"Gave up after {rounds} model requests: the model kept asking for tools "
                            f"(max tool rounds is {self.settings.max_tool_rounds}).")
-                history.append(ChatMessage(role="assistant", status="error", error=message,
+                history.append(ChatMessage(role="assistant", status="error", error=message, error_kind="tool_rounds",
                                            model=self.settings.model_name, backend=self.backend.name))
                 yield ErrorEvent("tool_rounds", message)
                 status = "error"
@@ -168,7 +169,7 @@ class Agent:
                                    retryable=True)
             if error is not None:
                 status = "incomplete" if error.kind == "incomplete" else "error"
-                history.append(self._assistant(acc, status, timer, error=error.message))
+                history.append(self._assistant(acc, status, timer, error=error))
                 self.current = None
                 yield error
                 break

@@ -63,6 +63,8 @@ class ChatMessage:
     """For an assistant message: how it ended (``complete``, ``stopped``...)."""
     error: str | None = None
     """The error message, when ``status`` is ``error``."""
+    error_kind: str | None = None
+    """What kind of failure it was (``ErrorEvent.kind``: ``rate_limit``, ``timeout``...), with ``error``."""
     is_error: bool = False
     """For a tool message: the tool failed or was refused."""
     model: str | None = None

@@ -276,4 +276,5 @@ async def test_a_request_that_failed_before_any_text_is_left_out_of_the_next_one
     assert [(m.role, m.status) for m in history] == [
         ("user", None), ("assistant", "error"), ("user", None), ("assistant", "error"),
         ("user", None), ("assistant", "complete")]  # the history keeps what happened
+    assert (history[1].error_kind, history[3].error_kind) == ("auth", "server")
     assert fake_server.requests[-1].messages == [{"role": "user", "content": "third"}]  # the model sees no empty turns

@@ -306,7 +306,7 @@ async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: 
             ChatMessage(role="tool", tool_call_id="call_2", name="calculator", content="42"),  # saved without a time
             ChatMessage(role="assistant", content="It is 42.", status="complete"),
             ChatMessage(role="user", content="and again?"),
-            ChatMessage(role="assistant", status="error", error="Rate limited by host (429)"),
+            ChatMessage(role="assistant", status="error", error="Rate limited by host (429)", error_kind="rate_limit"),
         ])
     app.persistence.reopen = cid[:6]
     async with app.run_test(size=SIZE) as pilot:
@@ -320,6 +320,7 @@ async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: 
         assert (older_row.state, older_row.elapsed_s) == ("ok", None)
         assert [v.text for v in tools.query(AnswerView)] == ["Let me check.", "It is 42."]
         assert failed.has_class("-error") and "Rate limited by host (429)" in failed.query_one(ErrorNote).message
+        assert failed.query_one(ErrorNote).kind == "rate_limit"  # titled as it was live, not a generic "Error"
         assert "Continue answer" not in footer_labels(app)
 
 

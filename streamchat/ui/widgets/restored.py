@@ -134,7 +134,8 @@ class SavedTurn(AssistantTurn):
                 row = self.tools[call.id] = SavedToolRow(call, results.get(call.id), self.clock)
                 yield row
             if message.error and message.status in ("error", "incomplete"):
-                yield ErrorNote("incomplete" if message.status == "incomplete" else "unknown", message.error)
+                kind = message.error_kind or ("incomplete" if message.status == "incomplete" else "unknown")
+                yield ErrorNote(kind, message.error)
         yield from self._marks()
 
     def _marks(self) -> Iterable[Widget]:
