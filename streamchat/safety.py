@@ -19,6 +19,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the end of the text
     r"(?:\x1b(?:\[[0-?]*[ -/]*|[\]P^_X][^\x07\x1b]*\x1b?)?|\x9b[0-?]*[ -/]*|\x9d[^\x07\x9c]*)\Z"
 )
+_MARKDOWN_MARKS = re.compile(
+    r"""
+    ^[ \t]*(?:`{3,}|~{3,}).*$                # code fence lines
+    | ^[ \t]*\|?[ \t]*:?-{3,}[-:| \t]*$     # table delimiter rows
+    | ^[ \t]{0,3}\#{1,6}[ \t]+             # heading marks
+    | ^[ \t]*(?:[-*+]|\d+[.)])[ \t]+       # list markers
+    | ^[ \t]*>[ \t]?                        # quote marks
+    | \*\*|__|`+                            # bold and code marks
+    """,
+    re.VERBOSE | re.MULTILINE,
+)
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 HELD_ESCAPE_LIMIT = 1024
 """Characters an unfinished escape sequence may hold back before it is released (and stripped) anyway."""
 
@@ -92,3 +104,15 @@ class SecretMask:
         """What was held back (it was not the key after all)."""
         held, self._held = self._held, ""
         return held
+
+
+def one_line(text: str, *, markdown: bool = False) -> str:
+    """``text`` safe for one terminal line: no escape sequences or controls, whitespace collapsed.
+
+    With ``markdown``, Markdown's marks (``#``, ``**``, list bullets, fences, table pipes, link
+    targets) go too, so a preview reads as the words it would render.
+    """
+    text = strip_control(text)
+    if markdown:
+        text = _MARKDOWN_MARKS.sub("", _LINK.sub(r"\1", text)).replace("|", " ")
+    return " ".join(text.split())

@@ -109,3 +109,10 @@ def test_export_errors_are_short(tmp_path: Path, saved: dict[str, str], capsys: 
     status, _, err = run(capsys, "export", saved["sums"], "--output", str(tmp_path / "no" / "dir.md"),
                          "--data-dir", str(tmp_path))
     assert status == 1 and err.startswith("streamchat export: cannot write ") and "Traceback" not in err
+
+
+def test_a_markdown_title_is_listed_as_its_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ConversationStore(tmp_path) as store:
+        store.create_conversation(title="## Compare **two** `files` in [the repo](http://x)")
+    status, out, _ = run(capsys, "history", "--data-dir", str(tmp_path))
+    assert status == 0 and out.splitlines()[1].endswith("  Compare two files in the repo")

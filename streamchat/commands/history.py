@@ -39,10 +39,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def one_line(text: str) -> str:
-    """``text`` safe for one terminal line: no escape sequences or control characters, spaces collapsed."""
-    from streamchat.safety import strip_control
+    """``text`` as a one-line preview: safe for a terminal, Markdown's marks dropped, spaces collapsed."""
+    from streamchat.safety import one_line as safe_line
 
-    return " ".join(strip_control(text).split())
+    return safe_line(text, markdown=True)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

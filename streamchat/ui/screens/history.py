@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from streamchat.safety import strip_control
+from streamchat.safety import one_line as safe_line
 from streamchat.store import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
@@ -49,8 +49,8 @@ def open_history(app: StreamChatApp) -> None:
 
 
 def one_line(text: str) -> str:
-    """``text`` safe for one line: no control characters, spaces collapsed."""
-    return " ".join(strip_control(text).split())
+    """``text`` as a one-line preview: no control characters, Markdown's marks dropped, spaces collapsed."""
+    return safe_line(text, markdown=True)
 
 
 def summary_prompt(row: ConversationSummary, current: bool) -> Content:
@@ -185,7 +185,7 @@ class HistoryScreen(ModalScreen[str | None]):
             return
         self.renaming = row.id
         rename = self.query_one("#history-rename", Input)
-        rename.value = one_line(row.title or "")
+        rename.value = safe_line(row.title or "")  # the title as it is, to edit
         rename.border_title = "Rename · enter saves · esc cancels"
         self.add_class("-renaming")
         rename.focus()
