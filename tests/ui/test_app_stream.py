@@ -102,3 +102,21 @@ async def test_an_empty_answer_says_so(app: StreamChatApp, fake_server: FakeServ
         assert EMPTY_ANSWER in screen_text(app)
         await ask(pilot, "say something")
         assert screen_text(app).count(EMPTY_ANSWER) == 1  # only under the empty one
+
+
+async def test_reasoning_streams_in_its_own_labelled_block_above_the_answer(app: StreamChatApp,
+                                                                           fake_server: FakeServer) -> None:
+    from fake_server import Done
+
+    from streamchat.ui.widgets.turn import REASONING_LABEL
+
+    fake_server.enqueue(Response([chunk({"role": "assistant", "content": ""}),
+                                  chunk({"reasoning_content": "First, think "}), chunk({"reasoning_content": "hard."}),
+                                  chunk({"content": "The answer."}), chunk({}, finish_reason="stop"), Done()]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "think")
+        reasoning, answer = app.query_one(AssistantTurn).query(AnswerView)
+        assert reasoning.has_class("reasoning") and reasoning.text == "First, think hard."
+        assert reasoning.border_title == REASONING_LABEL and REASONING_LABEL in screen_text(app)
+        assert answer.has_class("answer") and answer.text == "The answer."
+        assert app.history[-1].reasoning == "First, think hard." and app.history[-1].content == "The answer."

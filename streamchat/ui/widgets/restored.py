@@ -24,7 +24,7 @@ from streamchat.ui.widgets.conversation import Conversation
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.tool_call import ToolCallRow
-from streamchat.ui.widgets.turn import CUT_OFF, STOPPED, STOPPED_EARLY, AssistantTurn
+from streamchat.ui.widgets.turn import CUT_OFF, REASONING_LABEL, STOPPED, STOPPED_EARLY, AssistantTurn
 
 if TYPE_CHECKING:
     from streamchat.store import Conversation as SavedConversation
@@ -127,6 +127,8 @@ class SavedTurn(AssistantTurn):
             for text, kind in ((message.reasoning, "reasoning"), (message.content, "answer")):
                 if text:
                     view = AnswerView(classes=kind)
+                    if kind == "reasoning":
+                        view.border_title = REASONING_LABEL
                     view.set_text(text)
                     self.answers.append(view)
                     yield view

@@ -31,6 +31,8 @@ STOPPED = "■ stopped"
 """The mark under a partial answer the user stopped."""
 CUT_OFF = "… cut off: the answer reached the token limit"
 """The mark under an answer that ended at the token limit (finish reason ``length``)."""
+REASONING_LABEL = "reasoning"
+"""The label over the model's reasoning, which is shown dim and italic above its answer."""
 EMPTY_ANSWER = "(the model's answer was empty)"
 """The note for an answer that completed without any text or tool call (reasoning aside)."""
 
@@ -173,6 +175,8 @@ class AssistantTurn(Vertical):
         await self._output()
         view = AnswerView()
         view.add_class(kind)
+        if kind == "reasoning":
+            view.border_title = REASONING_LABEL
         self.answers.append(view)
         self._open.append(view)
         await self.mount(view)
