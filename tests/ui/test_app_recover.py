@@ -53,21 +53,22 @@ async def test_an_answer_that_broke_off_with_some_text_can_be_continued(
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "tell me", ok=False)
         assert (app.history[-1].status, app.history[-1].content) == (status, PARTIAL)
-        assert "Continue answer" in footer_labels(app) and "Retry" in footer_labels(app)
+        await wait_for(pilot, lambda: {"Continue answer", "Retry"} <= set(footer_labels(app)), "continue offered")
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: len(fake_server.requests) == 2 and not app.turn_running, "the continuation")
         sent = fake_server.requests[1].messages
         assert sent[-2:] == [{"role": "assistant", "content": PARTIAL}, {"role": "user", "content": CONTINUE_PROMPT}]
         assert len(app.query(ContinuedLabel)) == 1
         assert app.query(AssistantTurn).last().query_one(AnswerView).text == " and the rest."
-        assert "Continue answer" not in footer_labels(app)
+        await wait_for(pilot, lambda: "Continue answer" not in footer_labels(app), "continue no longer offered")
 
 
 async def test_an_error_before_any_text_offers_retry_not_continue(app: StreamChatApp, fake_server: FakeServer) -> None:
     fake_server.enqueue(error_response(429, "Slow down", retry_after="0"))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "tell me", ok=False)
-        assert "Retry" in footer_labels(app) and "Continue answer" not in footer_labels(app)
+        await wait_for(pilot, lambda: "Retry" in footer_labels(app), "retry offered")
+        assert "Continue answer" not in footer_labels(app)
         await pilot.press("ctrl+e")
         await send(pilot, "/continue")
         await pilot.pause()

@@ -405,7 +405,7 @@ async def test_a_reopened_conversation_retries_its_failed_last_turn(
             await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and len(app.screen.rows) == 1, "list")
             await pilot.press("enter")
         await wait_for(pilot, lambda: len(app.query(SavedTurn)) == 2, "the saved turns")
-        assert "Retry" in footer_labels(app)
+        await wait_for(pilot, lambda: "Retry" in footer_labels(app), "retry offered")  # the footer redraws after
         fake_server.enqueue(text_response("Once upon a time, in full."))
         await pilot.press("ctrl+r")
         await finish_turn(pilot)
