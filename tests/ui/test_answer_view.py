@@ -8,6 +8,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownFence
@@ -346,3 +347,167 @@ async def test_a_view_under_a_modal_screen_keeps_rendering() -> None:
         await view.flush()
         await pilot.pause()
         assert "written under the palette" in shown(view)
+
+
+# Many small blocks (QA: a freeze of several seconds) ----------------------------------------
+
+
+def small_blocks(sections: int) -> str:
+    """QA's answer: short sections, small lists, tiny fences and tables, quotes."""
+    parts = ["# Long answer\n\n"]
+    for i in range(1, sections + 1):
+        parts.append(f"## Section {i}\n\nSome **bold** and *italic* text with `code` number {i}. " * 2 + "\n\n")
+        parts.append(f"- item a{i}\n- item b{i}\n  - nested c{i}\n1. first\n2. second\n\n")
+        parts.append(f"```python\ndef f{i}(x):\n    return x * {i}  # comment\n```\n\n")
+        parts.append(f"| col A | col B | col C |\n| --- | --- | --- |\n| {i} | b{i} | c{i} |\n| x | y | z |\n\n")
+        parts.append("> a quote line\n\n")
+    return "".join(parts) + "THE END MARKER\n"
+
+
+async def test_a_burst_of_small_blocks_is_rendered_in_bounded_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However much waits, a step applies at most STEP_OPS costly operations, and the screen is
+    laid out and repainted between steps (the loop gets control back)."""
+    from textual.screen import Screen
+
+    monkeypatch.setattr(AnswerView, "STEP_OPS", 4)
+    monkeypatch.setattr(AnswerView, "STEP_SECONDS", 60.0)  # only the operation count bounds a step here
+    monkeypatch.setattr(AnswerView, "PAUSE_LIMIT", 30.0)  # between steps, always wait for the refresh
+    log: list[str] = []
+    apply, step, refresh_layout = AnswerView._apply, AnswerView._step, Screen._refresh_layout
+
+    async def logged_apply(self: AnswerView, op: object) -> None:
+        if isinstance(op, Prose | BlockStart | BlockEnd):
+            log.append("mount")
+        await apply(self, op)  # type: ignore[arg-type]
+
+    async def logged_step(self: AnswerView) -> bool | None:
+        log.append("step")
+        return await step(self)
+
+    def logged_layout(self: Screen[object], *args: object, **kwargs: object) -> None:
+        log.append("layout")
+        refresh_layout(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AnswerView, "_apply", logged_apply)
+    monkeypatch.setattr(AnswerView, "_step", logged_step)
+    monkeypatch.setattr(Screen, "_refresh_layout", logged_layout)
+    app = AnswerApp()
+    text = small_blocks(12)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        await pilot.pause()
+        log.clear()
+        view.append(text)  # all at once: far more than one step's worth
+        await view.finish()
+        # One letter per event: "|" a step begins, "m" it mounts (or parses), "L" the screen is laid out.
+        steps = "".join("|" if entry == "step" else "m" if entry == "mount" else "L" for entry in log).split("|")
+        busy = [step for step in steps if "m" in step]
+        assert len(busy) > 10
+        assert max(step.count("m") for step in steps) <= 4
+        # After each step but the last, the screen was laid out before the next one began.
+        assert all("L" in step[step.rindex("m") :] for step in busy[:-1])
+        await pilot.pause()
+        assert view.text == text and not view.query(BlockPreview)
+        assert words("".join(segment.source for segment in view.segments)) == words(text)
+        assert view.query(MarkdownFence) and view.query("MarkdownTable") and "THE END MARKER" in shown(view)
+
+
+async def test_the_view_handles_its_messages_while_a_backlog_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background renderer runs in a task of its own: the view's message loop stays free (a
+    render loop in a timer callback held every message to the view, and the widgets they refer
+    to, until the whole backlog was rendered)."""
+    monkeypatch.setattr(AnswerView, "STEP_OPS", 2)
+    steps: list[int] = []
+    handled: list[int] = []
+    step = AnswerView._step
+
+    async def counted_step(self: AnswerView) -> bool | None:
+        steps.append(len(steps))
+        if len(steps) == 1:
+            self.call_later(lambda: handled.append(len(steps)))
+        return await step(self)
+
+    monkeypatch.setattr(AnswerView, "_step", counted_step)
+    app = AnswerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        view.append(small_blocks(6))  # no flush(): the frame renderer renders it
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if view.backlog == 0 and "Section 6" in shown(view):
+                break
+        assert len(steps) > 5
+        assert handled and handled[0] < len(steps) - 2  # handled while the backlog was being rendered
+
+
+async def test_far_segments_are_merged_and_split_again_when_scrolled_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unloaded segments far away become one placeholder (the view's children stay few however
+    long the answer), split again when they come near."""
+    monkeypatch.setattr(AnswerView, "MERGE_ABOVE", 4)
+    app = AnswerApp()
+    text = small_blocks(30)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        for start in range(0, len(text), 300):
+            view.append(text[start : start + 300])
+            await view.keep_up()
+            await pilot.pause()
+        await view.finish()
+        await pilot.pause()
+        first = view.segments[0]
+        assert first.parts and first.markdown is None  # a placeholder for many far segments
+        assert len(view.segments) < sum(len(segment.parts) or 1 for segment in view.segments)
+        assert words("".join(segment.source for segment in view.segments)) == words(text)
+        app.query_one(VerticalScroll).scroll_home(animate=False)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if first.markdown is not None and first.markdown.is_mounted:
+                break
+        assert not first.parts and "code number 1." in shown(view)
+        assert words("".join(segment.source for segment in view.segments)) == words(text)
+
+
+async def test_an_unloaded_segment_draws_nothing() -> None:
+    """A segment whose documents were unmounted keeps its height and draws blank lines there,
+    not Textual's default (the widget's class name, seen on screen while scrolling)."""
+    app = AnswerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        view.set_text(long_answer(30_000, fence_every=12))
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if any(segment.markdown is None for segment in view.segments):
+                break
+        segment = next(segment for segment in view.segments if segment.markdown is None)
+        for _ in range(40):
+            if not segment.children:
+                break
+            await pilot.pause(0.05)
+        width, height = segment.size
+        assert height > 0 and not segment.children
+        lines = segment.render_lines(Region(0, 0, width, height))
+        assert len(lines) == height and not "".join(line.text for line in lines).strip()
+
+
+async def test_after_a_width_change_unloaded_segments_are_measured_again() -> None:
+    """The height an unloaded segment keeps is stale at a new width: each is rebuilt once, a few
+    per layout (not all at once), and unloaded again with its new height."""
+    app = AnswerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        view.set_text(long_answer(20_000, fence_every=12))
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if sum(segment.markdown is None for segment in view.segments) > 3:
+                break
+        before = {segment: segment.size.height for segment in view.segments if segment.markdown is None}
+        assert len(before) > 3
+        await pilot.resize_terminal(60, 30)
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if not any(segment.stale for segment in view.segments) and all(
+                segment.markdown is None for segment in before
+            ):
+                break
+        assert not any(segment.stale for segment in view.segments)
+        assert all(segment.markdown is None and segment.size.height > before[segment] for segment in before)
