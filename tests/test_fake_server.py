@@ -340,6 +340,10 @@ async def test_drop_mid_stream_raises_connection_error(fake_server: FakeServer, 
     assert received == ["", "partial"]
     assert not isinstance(info.value, openai.APITimeoutError)
     rec = fake_server.requests[0]
+    for _ in range(100):  # the client can see the reset before the server thread has recorded it
+        if rec.finished_at is not None:
+            break
+        await asyncio.sleep(0.01)
     assert rec.finished_at is not None and rec.disconnected_at is None
 
 
