@@ -37,9 +37,8 @@ from textual.widget import MountError, Widget
 from textual.widgets import Markdown
 from textual.worker import Worker
 
-from streamchat.safety import strip_control
+from streamchat.safety import split_incomplete_escape, strip_control
 from streamchat.ui.answer_blocks import BlockSplitter, segment_sources
-from streamchat.ui.answer_escapes import split_incomplete_escape
 from streamchat.ui.answer_markdown import AnswerMarkdown
 from streamchat.ui.answer_ops import BlockEnd, BlockLine, BlockPartial, BlockStart, Break, Op, Prose
 from streamchat.ui.answer_preview import BlockPreview

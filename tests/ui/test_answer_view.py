@@ -13,9 +13,9 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownFence
 
+from streamchat.safety import split_incomplete_escape
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.answer_blocks import BlockSplitter, segment_sources
-from streamchat.ui.answer_escapes import split_incomplete_escape
 from streamchat.ui.answer_markdown import AnswerMarkdown
 from streamchat.ui.answer_ops import BlockEnd, BlockLine, BlockPartial, BlockStart, Break, Op, Prose
 from streamchat.ui.answer_preview import BlockPreview
