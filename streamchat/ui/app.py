@@ -22,6 +22,7 @@ from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
+from streamchat.ui.heap import settle_heap
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
@@ -119,6 +120,8 @@ class StreamChatApp(App[None]):
         self.persistence.start()
         if self.agent is None:
             self.call_after_refresh(self.agent_loader.load)
+        else:
+            self.call_after_refresh(settle_heap)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
         if self.demo is not None:
@@ -135,7 +138,10 @@ class StreamChatApp(App[None]):
     @on(Worker.StateChanged)
     def _agent_loaded(self) -> None:
         """Take the agent as soon as its worker is done (and show its backend)."""
+        had_agent = self.agent is not None
         self.agent_loader.loaded()
+        if not had_agent and self.agent is not None:
+            self.call_after_refresh(settle_heap)
 
     def _fresh_history(self) -> list[ChatMessage]:
         prompt = self.settings.system_prompt

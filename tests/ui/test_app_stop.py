@@ -113,3 +113,23 @@ async def test_new_chat_while_streaming_stops_the_turn_and_starts_clean(app: Str
         assert [(m.role, m.content) for m in app.history] == [("user", "new"), ("assistant", "New topic answer")]
         assert len(app.query(AssistantTurn)) == 1 and not app.turn_running
         assert fake_server.requests[1].messages == [{"role": "user", "content": "new"}]
+
+
+async def test_esc_under_a_flood_stops_at_once_keeping_what_arrived(app: StreamChatApp,
+                                                                    fake_server: FakeServer) -> None:
+    """Chunks pour in far faster than frames: Esc still closes the stream at once (the turn worker
+    never waits on drawing), and what had arrived stays, drawn."""
+    pieces = [f"Line {n} of a very long answer that keeps coming.\n\n" for n in range(60_000)]
+    fake_server.enqueue(text_response(pieces))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "flood me")
+        await wait_for(pilot, lambda: "Line 200 of" in "".join(v.text for v in app.query(AnswerView)), "the flood")
+        await pilot.press("escape")
+        disconnected = await asyncio.to_thread(fake_server.wait_for_disconnect, 0, 5.0)
+        assert disconnected is not None, "the HTTP stream was not closed"
+        await wait_for(pilot, lambda: not app.turn_running, "the turn to stop")
+        await pilot.pause(0.2)
+        kept = app.query_one(AssistantTurn).query_one(AnswerView).text
+        assert kept.startswith("Line 0 of") and len(kept) < len("".join(pieces)) / 2
+        last_line = kept.rstrip().rsplit("\n", 1)[-1]
+        assert last_line in screen_text(app) and STOPPED in screen_text(app)

@@ -89,3 +89,35 @@ def test_error_in_place(snap_compare: Snap, server: FakeServer) -> None:
         await ask(pilot, "Hello?")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+MARKDOWN = """# Streaming
+
+Some **bold**, *italic* and `code`, a [link](https://example.com) and <b>tags</b> shown as text.
+
+```python
+def answer(x):
+    return x * 2  # a comment longer than the view, which wraps instead of being cut off
+```
+
+| name | count |
+|---|--:|
+| alpha | 1 |
+| beta | 222 |
+
+- one
+- two
+  - nested
+
+> a quote
+
+Done."""
+
+
+def test_markdown_answer_at_50_columns(snap_compare: Snap, server: FakeServer) -> None:
+    app = snapshot_app(server, text_response(MARKDOWN, delay=0.001))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await ask(pilot, "Show me Markdown")
+
+    assert snap_compare(app, terminal_size=(50, 44), run_before=run_before)

@@ -178,4 +178,4 @@ class RaceSide(Vertical):
         await self.body.query(WaitingIndicator).remove()
         for view in (self._reasoning, self.answer):
             if view is not None and view.is_attached:
-                await view.finish()
+                view.finish()

@@ -85,7 +85,6 @@ class AssistantTurn(Vertical):
                 mask = self._masks[kind][0] if kind in self._masks else SecretMask(self.secret)
                 self._masks[kind] = (mask, view)
                 view.append(mask.feed(event.text))  # unstripped: the view strips it, whole sequences at a time
-                await view.keep_up()
         elif isinstance(event, ToolCallStarted):
             self._release_masks()
             await self._output()
@@ -143,7 +142,7 @@ class AssistantTurn(Vertical):
             row.stop("not run")
         await self.query(WaitingIndicator).remove()
         while self._open:
-            await self._open.pop(0).finish()
+            self._open.pop(0).finish()
 
     def _outcome(self, status: str) -> None:
         # A class change normally restyles every descendant: after a long answer that is hundreds
