@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -71,8 +72,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(flags)
 
 
+ESCAPE_DELAY_MS = "25"
+"""How long a lone Esc waits to be told from the start of a key's escape sequence (Textual reads
+``ESCDELAY``, 100 ms by default): Esc stops an answer, so it must act at once. Set ``ESCDELAY``
+higher over a slow remote link."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamchat`` command; returns the exit status."""
+    os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)  # read when Textual is first imported, below
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

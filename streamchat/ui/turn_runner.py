@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
 """Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
 
-FRAME_SECONDS = 1 / 60
-"""How often the turn worker gives the event loop a turn while chunks pour in."""
+YIELD_SECONDS = 1 / 200
+"""How often the turn worker gives the event loop a turn while chunks pour in (keys, frames, Esc's cancel)."""
 
 
 class TurnRunner:
@@ -91,7 +91,7 @@ class TurnRunner:
                 # give the loop (timers, the status line, input) a turn once per frame.
                 now = time.perf_counter()
                 if now >= next_yield:
-                    next_yield = now + FRAME_SECONDS
+                    next_yield = now + YIELD_SECONDS
                     await asyncio.sleep(0)
 
     async def note_tools(self, agent: Agent, turn: AssistantTurn) -> None:

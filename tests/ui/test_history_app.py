@@ -422,3 +422,31 @@ async def test_a_reopened_conversation_retries_its_failed_last_turn(
     with ConversationStore(data_dir) as store:
         kept = [(m.role, m.content, m.status) for m in store.load(cid).messages]
     assert kept == live  # the failed attempt and its user message are gone from the store too
+
+
+async def test_a_long_conversation_opens_with_its_last_turns_and_shows_earlier_ones_on_scrolling_up(
+        app: StreamChatApp, data_dir: Path) -> None:
+    with ConversationStore(data_dir) as store:
+        cid = store.create_conversation("Very long")
+        messages: list[ChatMessage] = []
+        for n in range(1, 101):
+            messages += [ChatMessage(role="user", content=f"Question {n}"),
+                         ChatMessage(role="assistant", content=f"Answer {n}.\n\nMore about {n}.", status="complete")]
+        store.save_messages(cid, messages)
+    app.persistence.reopen = cid
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "More about 100." in screen_text(app), "the last answer")
+        prompts = lambda: [m.text for m in app.query(UserMessage)]  # noqa: E731
+        assert 0 < len(prompts()) < 40 and prompts()[-1] == "Question 100"  # the newest turns only
+        conversation = app.query_one("#conversation")
+        while "Question 1" not in prompts():
+            first = prompts()[0]
+            conversation.scroll_to(y=0, animate=False)  # the top: the next batch is mounted above
+            await wait_for(pilot, lambda: prompts()[0] != first, "earlier messages")  # noqa: B023
+            await pilot.pause(0.1)
+            assert first in screen_text(app)  # what was at the top stays in view
+        assert prompts() == [f"Question {n}" for n in range(1, 101)]
+        conversation.scroll_to(y=0, animate=False)
+        await pilot.pause(0.1)
+        assert "Very long" in screen_text(app) and "earlier prompts" not in screen_text(app)
+        assert len(app.history) == 200  # the whole conversation is in the next request all along

@@ -1,17 +1,16 @@
-"""One Markdown block rendered to lines (`Strip`s) by Rich, safe for untrusted text.
+"""One Markdown block rendered to lines (`Strip`s) by Rich, safe for untrusted text, in the app's colours.
 
-`BlockRenderer.render(source, width)` parses a block with markdown-it (raw HTML off: tags
-are shown as text), renders it with Rich's Markdown elements (headings left-aligned, code
-fences highlighted and wrapped at the width, tables with their columns' alignment, links
-followed by their URL, never opened), and returns its lines without the blank lines Rich
-puts around it. Text is never read as markup; control characters were stripped before.
-Colours come from the app's Textual theme (`MarkdownColors`).
+`BlockRenderer.render(source, width)` parses a block with markdown-it (raw HTML off: tags show
+as text) and renders it with Rich's Markdown elements, adjusted: headings left-aligned, code
+fences highlighted and wrapped at the width (never cut off), table columns aligned as their
+delimiter row says, ordered items numbered ``1.``, links followed by their URL and never
+opened. Text is never read as markup; control characters were stripped before.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from markdown_it import MarkdownIt
@@ -25,172 +24,122 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.theme import Theme
+from textual.app import App
+from textual.color import Color
 from textual.strip import Strip
 
-__all__ = ["BlockRenderer", "MarkdownColors"]
+__all__ = ["BlockRenderer", "renderer_for"]
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
-"""One parser for every block: CommonMark with tables and strikethrough, raw HTML shown as text."""
-
-
-@dataclass(frozen=True)
-class MarkdownColors:
-    """The colours an answer is drawn in (from the app's theme), as ``#rrggbb`` strings."""
-
-    heading: str = "#0178D4"
-    """Headings."""
-    accent: str = "#FFC473"
-    """Inline code."""
-    link: str = "#57A5E2"
-    """Links, list bullets and numbers."""
-    muted: str = "#8A8A8A"
-    """Block quotes, rules, a link's URL, table borders."""
-    code_background: str = "#1E1E1E"
-    """Behind code fences and inline code."""
-    dark: bool = True
-    """A dark theme (picks the syntax colours)."""
-
-    def theme(self) -> Theme:
-        """Rich's Markdown styles in these colours."""
-        return Theme({
-            "markdown.h1": Style(color=self.heading, bold=True, underline=True),
-            "markdown.h2": Style(color=self.heading, bold=True),
-            "markdown.h3": Style(color=self.heading, bold=True),
-            "markdown.h4": Style(color=self.heading, italic=True),
-            "markdown.h5": Style(italic=True),
-            "markdown.h6": Style(italic=True, dim=True),
-            "markdown.code": Style(color=self.accent, bgcolor=self.code_background),
-            "markdown.block_quote": Style(color=self.muted),
-            "markdown.item.bullet": Style(color=self.link, bold=True),
-            "markdown.item.number": Style(color=self.link),
-            "markdown.hr": Style(color=self.muted),
-            "markdown.link": Style(color=self.link, underline=True),
-            "markdown.link_url": Style(color=self.muted),
-            "markdown.table.border": Style(color=self.muted),
-            "markdown.table.header": Style(bold=True),
-        }, inherit=True)
 
 
 class _Heading(Heading):
-    """Every heading left-aligned (Rich centres ``#``)."""
-
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        text = self.text.copy()
-        text.justify = "left"
-        yield text
+        yield self.text.copy()  # left-aligned (Rich centres a level-1 heading)
 
 
 class _Code(CodeBlock):
-    """A code fence: highlighted, wrapped at the width (never cut off), on the code background."""
-
     @classmethod
-    def create(cls, markdown: Markdown, token: Token) -> _Code:
-        lexer = (token.info or "").partition(" ")[0] or "text"
-        code = cls(lexer, markdown.code_theme)
-        code.background = getattr(markdown, "code_background", None)
-        return code
-
-    def __init__(self, lexer_name: str, theme: str) -> None:
-        super().__init__(lexer_name, theme)
-        self.background: str | None = None
+    def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
+        return cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip("\n")
-        yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=(0, 1),
-                     background_color=self.background)
+        background = console.get_style("markdown.code_block").bgcolor
+        yield Syntax(str(self.text).rstrip("\n"), self.lexer_name, theme=self.theme, word_wrap=True,
+                     padding=(0, 1), background_color=background.name if background else None)
 
 
 class _Item(ListItem):
-    """A list item; an ordered one is numbered ``1.`` rather than Rich's ``1``."""
-
     def render_number(self, console: Console, options: ConsoleOptions, number: int, last_number: int) -> RenderResult:
         width = len(str(last_number)) + 3
         lines = console.render_lines(self.elements, options.update(width=options.max_width - width), style=self.style)
-        style = console.get_style("markdown.item.number", default="none")
-        numeral, padding = Segment(f"{number}.".rjust(width - 1) + " ", style), Segment(" " * width)
-        new_line = Segment("\n")
+        numeral = Segment(f"{number}.".rjust(width - 1) + " ", console.get_style("markdown.item.number"))
         for index, line in enumerate(lines):
-            yield padding if index else numeral
-            yield from line
-            yield new_line
+            yield from (Segment(" " * width) if index else numeral, *line, Segment.line())
 
 
 class _Rule(HorizontalRule):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Rule(style=console.get_style("markdown.hr", default="none"), characters="─")
+        yield Rule(style=console.get_style("markdown.hr"), characters="─")
 
 
 class _Table(TableElement):
-    """A pipe table with each column aligned as its delimiter row says (``---:`` right, ``:-:`` centre)."""
-
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, style="markdown.table.border", show_edge=False,
-                      collapse_padding=True)
-        if self.header is not None and self.header.row is not None:
-            for cell in self.header.row.cells:
-                heading = cell.content.copy()
-                heading.stylize("markdown.table.header")
-                justify = cell.justify if cell.justify != "default" else "left"
-                table.add_column(heading, justify=justify, overflow="fold")
-        if self.body is not None:
-            for row in self.body.rows:
-                table.add_row(*(cell.content for cell in row.cells))
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True,
+                      style="markdown.table.border")
+        for cell in self.header.row.cells if self.header and self.header.row else []:
+            heading = cell.content.copy()
+            heading.stylize("bold")
+            table.add_column(heading, justify="left" if cell.justify == "default" else cell.justify, overflow="fold")
+        for row in self.body.rows if self.body else []:
+            table.add_row(*(cell.content for cell in row.cells))
         yield table
 
 
 class _Markdown(Markdown):
-    """Rich's Markdown with our parser and elements (nothing is parsed twice, no parser per block)."""
-
     elements: ClassVar[dict[str, type[MarkdownElement]]] = {
-        **Markdown.elements,
-        "heading_open": _Heading,
-        "fence": _Code,
-        "code_block": _Code,
-        "hr": _Rule,
-        "list_item_open": _Item,
-        "table_open": _Table,
+        **Markdown.elements, "heading_open": _Heading, "fence": _Code, "code_block": _Code, "hr": _Rule,
+        "list_item_open": _Item, "table_open": _Table,
     }
 
-    def __init__(self, source: str, code_theme: str, code_background: str) -> None:
-        # Not Markdown.__init__, which builds a parser for every document.
-        self.markup = source
-        self.parsed = _PARSER.parse(source)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = False  # a link is shown as "text (url)": visible, and never opened
+    def __init__(self, source: str, code_theme: str) -> None:  # Rich's own builds a parser per document
+        self.markup, self.parsed, self.justify, self.style = source, _PARSER.parse(source), None, "none"
+        self.code_theme = self.inline_code_theme = code_theme
         self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
-        self.code_background = code_background
+        self.hyperlinks = False  # a link shows as "text (url)": visible, and never opened
 
 
 class BlockRenderer:
-    """Renders Markdown blocks to lines in one set of colours (one private Rich console)."""
+    """Renders Markdown blocks to lines in one set of colours (``name: "#rrggbb"``; a private Rich console)."""
 
-    def __init__(self, colors: MarkdownColors | None = None) -> None:
-        self.colors = colors or MarkdownColors()
-        """The colours in use."""
-        self._console = Console(file=io.StringIO(), width=80, color_system="truecolor", force_terminal=True,
-                                legacy_windows=False, emoji=False, markup=False, highlight=False,
-                                theme=self.colors.theme())
-        self._code_theme = "monokai" if self.colors.dark else "default"
+    def __init__(self, colors: tuple[tuple[str, str], ...] = (), dark: bool = True) -> None:
+        palette = {"heading": "#0178D4", "accent": "#FFC473", "link": "#57A5E2", "muted": "#8A8A8A",
+                   "code": "#262626", **dict(colors)}
+        heading, muted = Style(color=palette["heading"], bold=True), Style(color=palette["muted"])
+        theme = Theme({
+            "markdown.h1": heading + Style(underline=True), "markdown.h2": heading, "markdown.h3": heading,
+            "markdown.h4": Style(color=palette["heading"], italic=True), "markdown.h5": Style(italic=True),
+            "markdown.code": Style(color=palette["accent"], bgcolor=palette["code"]),
+            "markdown.code_block": Style(bgcolor=palette["code"]),
+            "markdown.item.bullet": Style(color=palette["link"], bold=True),
+            "markdown.item.number": Style(color=palette["link"]),
+            "markdown.link": Style(color=palette["link"], underline=True),
+            "markdown.block_quote": muted, "markdown.hr": muted, "markdown.link_url": muted,
+            "markdown.table.border": muted,
+        })
+        self._console = Console(file=io.StringIO(), color_system="truecolor", force_terminal=True, emoji=False,
+                                markup=False, highlight=False, legacy_windows=False, theme=theme)
+        self._code_theme = "monokai" if dark else "default"
 
     def render(self, source: str, width: int) -> list[Strip]:
-        """``source`` (one block) as lines ``width`` cells wide at most, without blank lines around it."""
-        width = max(width, 4)
-        options = self._console.options.update(width=width, max_width=width, height=None)
-        lines = self._console.render_lines(self._document(source), options, pad=False)
-        start, end = 0, len(lines)
-        while start < end and _blank(lines[start]):
-            start += 1
-        while end > start and _blank(lines[end - 1]):
-            end -= 1
-        return [Strip(line) for line in lines[start:end]]
-
-    def _document(self, source: str) -> _Markdown:
-        return _Markdown(source, self._code_theme, self.colors.code_background)
+        """``source`` (one block) as lines at most ``width`` cells wide, without blank lines around it."""
+        options = self._console.options.update(width=max(width, 4), height=None)
+        lines = self._console.render_lines(_Markdown(source, self._code_theme), options, pad=False)
+        shown = [index for index, line in enumerate(lines) if not _blank(line)]
+        return [Strip(line) for line in lines[shown[0] : shown[-1] + 1]] if shown else []
 
 
 def _blank(line: list[Segment]) -> bool:
-    """A line with nothing visible: only spaces, and no background."""
     return all(not segment.text.strip() and not (segment.style and segment.style.bgcolor) for segment in line)
+
+
+def renderer_for(app: App[object]) -> BlockRenderer:
+    """The renderer in ``app``'s current theme (one per theme, shared by every answer)."""
+    variables = app.theme_variables
+
+    def color(name: str, fallback: str) -> Color:
+        try:
+            return Color.parse(variables.get(name, fallback))
+        except Exception:  # noqa: BLE001 - a variable that is not a plain colour ("auto 60%")
+            return Color.parse(fallback)
+
+    background, foreground = color("background", "#121212"), color("foreground", "#E0E0E0")
+    return _renderer((("heading", color("markdown-h1-color", "#0178D4").hex6),
+                      ("accent", color("text-accent", "#FFC473").hex6), ("link", color("text-primary", "#57A5E2").hex6),
+                      ("muted", background.blend(foreground, 0.6).hex6),
+                      ("code", color("surface", "#1E1E1E").blend(foreground, 0.04).hex6)), app.current_theme.dark)
+
+
+@lru_cache(maxsize=8)
+def _renderer(colors: tuple[tuple[str, str], ...], dark: bool) -> BlockRenderer:
+    return BlockRenderer(colors, dark)

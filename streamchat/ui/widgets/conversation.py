@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 
+from streamchat.ui.widgets.earlier import EarlierMessages
+
 
 class Conversation(VerticalScroll, can_focus=False):
     """Messages, oldest first. Anchored to the bottom (``anchor()``) so new content stays in view.
@@ -48,6 +50,14 @@ class Conversation(VerticalScroll, can_focus=False):
             at_bottom = new_value >= self.max_scroll_y
             self._released = not at_bottom
             self.following = at_bottom
+        if new_value < self.size.height:
+            self.reveal_earlier()
+
+    def reveal_earlier(self) -> None:
+        """Mount more of a reopened conversation's earlier messages if the top of the view is near."""
+        first = self.children[0] if self.children else None
+        if isinstance(first, EarlierMessages) and self.scroll_y < self.size.height:
+            self.call_later(first.show_more)
 
     def watch_virtual_size(self) -> None:
         if self._released and self.scroll_y < self.max_scroll_y:

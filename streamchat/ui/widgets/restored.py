@@ -21,6 +21,7 @@ from streamchat.safety import strip_control
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.earlier import EarlierMessages, split_recent
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.tool_call import ToolCallRow
@@ -199,9 +200,12 @@ async def show_conversation(app: StreamChatApp, saved: SavedConversation) -> Non
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.updated_at))
     widgets = conversation_widgets(saved.messages, app.clock)
     title = strip_control(saved.title or "Untitled conversation")
-    await view.mount_all([Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note"), *widgets])
+    earlier, recent = split_recent(widgets)
+    note = Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note")
+    await view.mount_all([EarlierMessages([note, *earlier]), *recent] if earlier else [note, *recent])
     app.set_last_turn(*last_turn(app.history, widgets))
     view.follow()
+    view.call_after_refresh(view.reveal_earlier)
     app.refresh_bindings()
 
 

@@ -1,0 +1,74 @@
+"""Earlier messages of a reopened conversation, mounted a batch at a time as the user scrolls up.
+
+A long conversation opens at once: only its last messages are mounted, under an
+`EarlierMessages` line that holds the rest (widgets made but not mounted). When the
+conversation scrolls near its top, the next batch is mounted above what shows, and the view
+is moved by their height so that what the user was reading stays where it was.
+"""
+
+from __future__ import annotations
+
+from textual.containers import ScrollableContainer
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from streamchat.ui.widgets.message import UserMessage
+
+__all__ = ["EarlierMessages", "split_recent"]
+
+RECENT_WIDGETS = 40
+"""Widgets mounted when a conversation is reopened (about the last 20 exchanges)."""
+BATCH_WIDGETS = 40
+"""Widgets mounted each time the user scrolls up to the earlier ones."""
+
+
+def split_recent(widgets: list[Widget], recent: int = RECENT_WIDGETS) -> tuple[list[Widget], list[Widget]]:
+    """``widgets`` as (earlier, recent): ``recent`` of them at least, starting at a user's message when one is near."""
+    start = max(len(widgets) - recent, 0)
+    while start > 0 and not isinstance(widgets[start], UserMessage) and start > len(widgets) - 2 * recent:
+        start -= 1
+    return widgets[:start], widgets[start:]
+
+
+class EarlierMessages(Static):
+    """``↑ N earlier messages``: the widgets above what is mounted, mounted a batch at a time by ``show_more()``."""
+
+    DEFAULT_CSS = """
+    EarlierMessages { color: $text-muted; text-align: center; margin-top: 1; }
+    """
+
+    def __init__(self, widgets: list[Widget]) -> None:
+        super().__init__(markup=False)
+        self.waiting = list(widgets)
+        """The widgets not mounted yet, oldest first."""
+        self._busy = False
+        self._label()
+
+    def _label(self) -> None:
+        count = sum(1 for widget in self.waiting if isinstance(widget, UserMessage))
+        self.update(Content(f"↑ {count} earlier prompts and their answers · scroll up to show them"))
+
+    async def show_more(self, batch: int = BATCH_WIDGETS) -> None:
+        """Mount the next ``batch`` widgets above what shows, keeping the view where it was."""
+        scroll = self.parent
+        if self._busy or not self.waiting or not isinstance(scroll, ScrollableContainer):
+            return
+        self._busy = True
+        try:
+            earlier, more = split_recent(self.waiting, batch)
+            before = scroll.virtual_size.height
+            await scroll.mount_all(more, after=self)
+            self.waiting = earlier
+            if earlier:
+                self._label()
+            else:
+                await self.remove()
+            scroll.call_after_refresh(_keep_place, scroll, before)
+        finally:
+            self._busy = False
+
+
+def _keep_place(scroll: ScrollableContainer, before: int) -> None:
+    """Scroll down by what was added above, so that the lines in view stay in view."""
+    scroll.scroll_to(y=scroll.scroll_y + scroll.virtual_size.height - before, animate=False)
