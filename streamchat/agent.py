@@ -96,7 +96,7 @@ class Agent:
         return ChatMessage(
             role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
             status=status, error=error.message if error else None, error_kind=error.kind if error else None,
-            model=self.settings.model_name, backend=self.backend.name,
+            model=self.settings.model_name, backend=self.backend.name, profile=self.settings.profile,
             stats=vars(timer.stats()).copy(),
         )
 

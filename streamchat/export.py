@@ -59,6 +59,11 @@ def timing_line(stats: dict[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
+def footer_line(model: str | None, stats: dict[str, Any] | None) -> str:
+    """A turn's footer: ``gpt-4o-mini · first token 312 ms · total 1.84 s · 42 tokens`` ('' if nothing known)."""
+    return " · ".join(part for part in (model, timing_line(stats)) if part)
+
+
 def _arguments(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)

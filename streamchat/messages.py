@@ -71,6 +71,8 @@ class ChatMessage:
     """The model that wrote an assistant message."""
     backend: str | None = None
     """The backend that served it (``openai``, ``local``)."""
+    profile: str | None = None
+    """The config file's profile it was asked through, if any."""
     stats: dict[str, Any] | None = None
     """Timing: for an assistant message, the request that produced it (``RequestStats`` as a dict);
     for a tool message, ``{"elapsed_ms": ...}``, how long the tool ran."""

@@ -8,6 +8,7 @@ the view stopped following) and the app acts.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from streamchat.demos import Demo
 
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
-                               "scroll_conversation"})
+                               "scroll_conversation", "pick_model"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
 
 
@@ -59,6 +60,7 @@ class StreamChatApp(App[None]):
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
         Binding("ctrl+o", "history", "History", show=False),
+        Binding("ctrl+l", "pick_model", "Model", show=False),
         Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
         Binding("end", "follow", "Follow", priority=True),
         Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
@@ -74,6 +76,8 @@ class StreamChatApp(App[None]):
         super().__init__()
         self.settings = settings
         """The settings in force (``/model``, ``/system``, ``/tools`` replace them)."""
+        self.pinned_model = False
+        """True when the command line named the model or profile: a reopened conversation keeps them."""
         self.agent: Agent | None = agent
         """The agent; created in a thread after the first frame when not given."""
         self.clock: Clock = time.perf_counter
@@ -114,6 +118,7 @@ class StreamChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.settings.model_name
+        self._apply_theme()
         self.describe()
         self.query_one(Prompt).focus()
         self.persistence.start()
@@ -123,6 +128,25 @@ class StreamChatApp(App[None]):
             self.call_after_refresh(self.action_race)
         if self.demo is not None:
             self.call_after_refresh(self.slash.demo, self.demo)
+        for issue in self.settings.config_issues:
+            self.call_after_refresh(self.note, f"config: {issue}")
+
+    def _apply_theme(self) -> None:
+        """Use the remembered theme, then remember every theme chosen from now on."""
+        wanted = self.settings.theme
+        if wanted and wanted in self.available_themes:
+            self.theme = wanted
+        elif wanted:
+            names = ", ".join(sorted(self.available_themes))
+            self.call_after_refresh(self.note, f"config: theme {wanted!r} is not a theme (ignored); themes: {names}")
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: object) -> None:
+        from streamchat.ui.switching import remember
+
+        if self.theme != self.settings.theme:
+            self.settings = replace(self.settings, theme=self.theme)
+            remember(self, {("theme",): self.theme})
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
@@ -252,6 +276,12 @@ class StreamChatApp(App[None]):
         self.query_one(Prompt).focus()
         self.refresh_bindings()
 
+    def action_pick_model(self) -> None:
+        """Open the model picker: profiles, and the models the server lists."""
+        from streamchat.ui.switching import open_picker
+
+        open_picker(self)
+
     def action_history(self) -> None:
         """Open the list of saved conversations."""
         open_history(self)
@@ -264,6 +294,16 @@ class StreamChatApp(App[None]):
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()
+
+    async def replace_agent(self, settings: Settings) -> None:
+        """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
+        old = self.agent
+        self.agent = None
+        self.agent_loader.reset()
+        self.update_settings(settings)
+        if old is not None:
+            await old.backend.aclose()
+        self.agent_loader.load()
 
     def update_settings(self, settings: Settings) -> None:
         """Replace the settings (and the agent's), and show them."""
@@ -285,11 +325,14 @@ class StreamChatApp(App[None]):
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
-             resume: str | None = None) -> StreamChatApp:
+             resume: str | None = None, pinned_model: bool = False) -> StreamChatApp:
     """The chat app for ``settings``, reopening the last conversation or ``resume`` (an id or prefix).
 
-    The one factory the CLI and the tests use.
+    ``pinned_model``: the model or profile was named on the command line, so a reopened
+    conversation keeps them instead of going back to the model it used. The one factory the
+    CLI and the tests use.
     """
     app = StreamChatApp(settings, agent)
+    app.pinned_model = pinned_model
     app.persistence.reopen = resume or ("last" if continue_last else None)
     return app

@@ -42,6 +42,7 @@ class TurnRunner:
         """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request)."""
         app = self.app
         turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
+        turn.model = app.settings.model_name
         await app.query_one(Conversation).mount(turn)
         await turn.start()
         stats = LiveStats(app.clock, app.clock())
