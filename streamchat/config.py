@@ -104,8 +104,6 @@ class Settings:
     """The colour theme remembered in the config file."""
     always_allow: tuple[str, ...] = ()
     """Tools that run without asking first (names or patterns such as ``files__*``)."""
-    yes: bool = False
-    """Allow every tool call without asking (``ask --yes``)."""
     profiles: tuple[Profile, ...] = field(default=(), repr=False)
     """Every profile of the config file, the built-in ``local`` included (for the model picker)."""
     mcp_servers: tuple[McpServerConfig, ...] = field(default=(), repr=False)

@@ -67,6 +67,8 @@ class ChatMessage:
     """What kind of failure it was (``ErrorEvent.kind``: ``rate_limit``, ``timeout``...), with ``error``."""
     is_error: bool = False
     """For a tool message: the tool failed or was refused."""
+    approval: dict[str, Any] | None = None
+    """For a tool message of a tool that needs approval: the decision (``Approval.to_dict()``)."""
     model: str | None = None
     """The model that wrote an assistant message."""
     backend: str | None = None

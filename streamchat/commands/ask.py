@@ -17,17 +17,22 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per event (NDJSON)")
     ask.add_argument("--no-stream", action="store_true", help="one blocking request instead of streaming")
+    ask.add_argument("--yes", "-y", action="store_true",
+                     help="let file and MCP tools run without approval (otherwise denied, unless always_allow "
+                          "in the config file allows them)")
     ask.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Ask once, print the answer as it streams, return the exit status."""
+    from streamchat.approval import ApprovalPolicy
     from streamchat.backends.errors import BackendError
     from streamchat.factory import make_agent
     from streamchat.headless import (
         EXIT_BROKEN_PIPE,
         EXIT_CONFIG,
         EXIT_INTERRUPTED,
+        HeadlessApprover,
         HeadlessOutput,
         ask,
         read_prompt,
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                             secret=settings.api_key)
     try:
         agent = make_agent(settings)
+        agent.approver = HeadlessApprover(ApprovalPolicy(settings.always_allow, yes=args.yes))
         return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream))
     except BackendError as exc:
         print(f"streamchat: {exc.message}", file=sys.stderr)

@@ -23,6 +23,7 @@ from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
+from streamchat.ui.approval import ChatApprover
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
@@ -101,6 +102,8 @@ class StreamChatApp(App[None]):
         """Saves the conversation as it happens (and reopens saved ones)."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
+        self.approver = ChatApprover(self)
+        """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
         self.race_prompt: str | None = None
         """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
         self.demo: Demo | None = None
@@ -255,6 +258,11 @@ class StreamChatApp(App[None]):
         self.query_one(Conversation).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
+    @property
+    def turn_view(self) -> AssistantTurn | None:
+        """The view of the last turn started (its tool rows ask for approval)."""
+        return self._turn_view
+
     def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
@@ -268,6 +276,7 @@ class StreamChatApp(App[None]):
         """Start over: no context, empty view."""
         self.action_stop()
         self.persistence.new_conversation()
+        self.approver.new_chat()
         self.history = self._fresh_history()
         self.last_events = []
         self.set_last_turn(None, None)

@@ -73,6 +73,7 @@ class TurnRunner:
             await turn.show_error(ErrorEvent("config", message), "ctrl+r to retry")
             turn.add_class("-error")
             return
+        agent.approver = app.approver
         await self.note_tools(agent, turn)
         next_yield = 0.0
         async with aclosing(agent.run_turn(app.history, stream=stream)) as events:

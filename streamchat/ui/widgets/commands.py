@@ -71,6 +71,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("end", "follow the conversation again (after scrolling up)"),
     ("pgup / pgdn", "scroll the conversation"),
     ("enter / click", "on a tool row: show its arguments and result"),
+    ("y / c / a / n", "on a tool row that asks: allow once / for this chat / always (saved) / deny with a reason"),
     ("ctrl+p", "command palette"),
     ("ctrl+q", "quit"),
 )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from streamchat.export import footer_line
+from streamchat.export import describe_approval, footer_line
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
@@ -88,6 +88,8 @@ class SavedToolRow(ToolCallRow):
 
     def _settle(self) -> None:
         result = self._saved_result
+        if result is not None and result.approval:
+            self.decision = describe_approval(result.approval)
         if result is None:
             self.stop("not run")
         elif result.status == "stopped":
