@@ -115,6 +115,8 @@ async def _invoke(tool: Tool, kwargs: dict[str, Any]) -> ToolOutcome:
             result = await asyncio.to_thread(tool.function, **kwargs)
         if inspect.isawaitable(result):
             result = await result
+        if isinstance(result, ToolOutcome):  # a tool that knows whether it failed (an MCP tool)
+            return ToolOutcome(format_result(result.content), result.is_error)
         return ToolOutcome(format_result(result), False)
     except Exception as exc:  # noqa: BLE001 - every tool failure becomes an outcome
         message = str(exc)

@@ -59,4 +59,5 @@ class AgentLoader:
             app.agent = agent = worker.result
             assert agent is not None
             agent.settings = app.settings
+            app.mcp.install(agent)
             app.describe()

@@ -24,6 +24,7 @@ from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
 from streamchat.ui.approval import ChatApprover
+from streamchat.ui.mcp_link import McpLink
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
@@ -104,6 +105,8 @@ class StreamChatApp(App[None]):
         """The ``/`` commands typed in the prompt."""
         self.approver = ChatApprover(self)
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
+        self.mcp = McpLink(self)
+        """The MCP tool servers of the config file, started after the first frame."""
         self.race_prompt: str | None = None
         """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
         self.demo: Demo | None = None
@@ -127,6 +130,7 @@ class StreamChatApp(App[None]):
         self.persistence.start()
         if self.agent is None:
             self.call_after_refresh(self.agent_loader.load)
+        self.call_after_refresh(self.mcp.start)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
         if self.demo is not None:
@@ -300,6 +304,7 @@ class StreamChatApp(App[None]):
         await continue_answer(self)
 
     async def on_unmount(self) -> None:
+        await self.mcp.aclose()
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()

@@ -74,6 +74,7 @@ class TurnRunner:
             turn.add_class("-error")
             return
         agent.approver = app.approver
+        app.mcp.install(agent)
         await self.note_tools(agent, turn)
         next_yield = 0.0
         async with aclosing(agent.run_turn(app.history, stream=stream)) as events:
