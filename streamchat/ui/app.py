@@ -8,7 +8,6 @@ the view stopped following) and the app acts.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -29,6 +28,7 @@ from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
 from streamchat.ui.screens.history import open_history
+from streamchat.ui.switching import follow_theme, open_picker
 from streamchat.ui.turn_runner import TurnRunner
 from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
@@ -124,7 +124,7 @@ class StreamChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.settings.model_name
-        self._apply_theme()
+        follow_theme(self)
         self.describe()
         self.query_one(Prompt).focus()
         self.persistence.start()
@@ -137,23 +137,6 @@ class StreamChatApp(App[None]):
             self.call_after_refresh(self.slash.demo, self.demo)
         for issue in self.settings.config_issues:
             self.call_after_refresh(self.note, f"config: {issue}")
-
-    def _apply_theme(self) -> None:
-        """Use the remembered theme, then remember every theme chosen from now on."""
-        wanted = self.settings.theme
-        if wanted and wanted in self.available_themes:
-            self.theme = wanted
-        elif wanted:
-            names = ", ".join(sorted(self.available_themes))
-            self.call_after_refresh(self.note, f"config: theme {wanted!r} is not a theme (ignored); themes: {names}")
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
-
-    def _theme_changed(self, theme: object) -> None:
-        from streamchat.ui.switching import remember
-
-        if self.theme != self.settings.theme:
-            self.settings = replace(self.settings, theme=self.theme)
-            remember(self, {("theme",): self.theme})
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
@@ -291,8 +274,6 @@ class StreamChatApp(App[None]):
 
     def action_pick_model(self) -> None:
         """Open the model picker: profiles, and the models the server lists."""
-        from streamchat.ui.switching import open_picker
-
         open_picker(self)
 
     def action_history(self) -> None:
@@ -308,16 +289,6 @@ class StreamChatApp(App[None]):
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()
-
-    async def replace_agent(self, settings: Settings) -> None:
-        """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
-        old = self.agent
-        self.agent = None
-        self.agent_loader.reset()
-        self.update_settings(settings)
-        if old is not None:
-            await old.backend.aclose()
-        self.agent_loader.load()
 
     def update_settings(self, settings: Settings) -> None:
         """Replace the settings (and the agent's), and show them."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from streamchat.config import Settings
 from streamchat.messages import ChatMessage
 from streamchat.safety import one_line
 from streamchat.ui.screens.model_picker import ModelPicker, PickerChoice
@@ -35,6 +36,34 @@ def remember(app: StreamChatApp, changes: Mapping[tuple[str, ...], Any], *, add:
                                  markup=False)
 
     app.run_worker(write, thread=True, group="config-write", exit_on_error=False)
+
+
+def follow_theme(app: StreamChatApp) -> None:
+    """Use the remembered theme, then remember every theme chosen from now on."""
+    wanted = app.settings.theme
+    if wanted and wanted in app.available_themes:
+        app.theme = wanted
+    elif wanted:
+        names = ", ".join(sorted(app.available_themes))
+        app.call_after_refresh(app.note, f"config: theme {wanted!r} is not a theme (ignored); themes: {names}")
+
+    def changed(theme: object) -> None:
+        if app.theme != app.settings.theme:
+            app.settings = replace(app.settings, theme=app.theme)
+            remember(app, {("theme",): app.theme})
+
+    app.theme_changed_signal.subscribe(app, changed)
+
+
+async def replace_agent(app: StreamChatApp, settings: Settings) -> None:
+    """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
+    old = app.agent
+    app.agent = None
+    app.agent_loader.reset()
+    app.update_settings(settings)
+    if old is not None:
+        await old.backend.aclose()
+    app.agent_loader.load()
 
 
 def open_picker(app: StreamChatApp) -> None:
@@ -69,7 +98,7 @@ async def switch_profile(app: StreamChatApp, name: str, *, save: bool = True, qu
         names = ", ".join(p.name for p in app.settings.profiles)
         app.notify(f"No profile {name!r}; profiles: {names}", severity="warning", markup=False)
         return False
-    await app.replace_agent(app.settings.with_profile(profile))
+    await replace_agent(app, app.settings.with_profile(profile))
     if not quiet:
         await app.note(f"profile: {name} · {profile.describe()}")
     if save:
