@@ -66,7 +66,9 @@ async def test_an_mcp_tool_is_asked_for_allowed_runs_and_its_result_goes_back(
     app = make_app(settings.with_overrides(mcp_servers=(McpServerConfig("demo", url=mcp_url),)))
     fake_server.enqueue(tool_call_response([("call_1", "demo__slow", {"seconds": 0.3})]), text_response("Done."),
                         tool_call_response([("call_2", "demo__fail", {"why": "bad input"})]), text_response("Hm."),
-                        tool_call_response([("call_3", "demo__slow", {"seconds": 0.1})]), text_response("OK."))
+                        tool_call_response([("call_3", "demo__slow", {"seconds": 0.1})]), text_response("OK."),
+                        tool_call_response([("call_4", "demo__slow", {"seconds": 30})]),
+                        tool_call_response([("call_5", "demo__slow", {"seconds": 0.1})]), text_response("Back."))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: any(n.startswith("MCP demo: 2 tools") for n in notes(app)), "the server's tools")
         await send(pilot, "wait a bit")
@@ -95,6 +97,20 @@ async def test_an_mcp_tool_is_asked_for_allowed_runs_and_its_result_goes_back(
         await pilot.press("n", *"not now", "enter")
         await finish_turn(pilot)
         assert tool_results(fake_server, 5)[-1] == "The user did not allow demo__slow to run. Their reason: not now"
+
+        await send(pilot, "wait for long")  # esc cancels a running MCP call, as a built-in's
+        await wait_for(pilot, lambda: asking(app) is not None, "the approval question")
+        await pilot.press("y")
+        long = app.query(ToolCallRow).last()
+        await wait_for(pilot, lambda: long.state == "running", "the long call to run")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.turn_running, "the turn to stop")
+        assert long.state == "stopped" and app.history[-1].status == "stopped"
+        await send(pilot, "wait briefly")  # the server still serves
+        await wait_for(pilot, lambda: asking(app) is not None, "the approval question")
+        await pilot.press("y")
+        await finish_turn(pilot)
+        assert app.query(ToolCallRow).last().result == "waited 0.1 s"
 
 
 async def test_a_server_that_crashes_mid_call_gives_a_clear_error_and_the_chat_goes_on(
