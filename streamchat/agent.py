@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from streamchat.accumulator import StreamAccumulator
+from streamchat.approval import Approval, Approver
 from streamchat.backends.base import Backend, ChatRequest
 from streamchat.backends.errors import classify, redact, retry_delay
 from streamchat.config import Settings
@@ -25,6 +26,7 @@ from streamchat.events import (
     ErrorEvent,
     RequestStats,
     Retrying,
+    ToolApproval,
     ToolResult,
     ToolRunning,
     TurnDone,
@@ -74,6 +76,8 @@ class Agent:
         """The clock timings use."""
         self.current: StreamAccumulator | None = None
         """The accumulator of the request under way (read by checkpointers)."""
+        self.approver: Approver | None = None
+        """Asked before a tool that needs approval runs; None runs every tool without asking."""
 
     @property
     def tools_active(self) -> bool:
@@ -96,7 +100,7 @@ class Agent:
         return ChatMessage(
             role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
             status=status, error=error.message if error else None, error_kind=error.kind if error else None,
-            model=self.settings.model_name, backend=self.backend.name,
+            model=self.settings.model_name, backend=self.backend.name, profile=self.settings.profile,
             stats=vars(timer.stats()).copy(),
         )
 
@@ -211,13 +215,35 @@ class Agent:
             timer.usage_tokens = acc.completion_tokens
         return events
 
+    async def _approve(self, call: ToolCall) -> Approval | None:
+        """The decision for a call that needs one (None: it needs none, or nobody is set to ask)."""
+        if self.approver is None or self.registry is None or not self.registry.needs_approval(call.name):
+            return None
+        return await self.approver(call)
+
     async def _run_tools(self, history: list[ChatMessage], calls: list[ToolCall]) -> AsyncGenerator[AnyEvent, None]:
-        """Run the calls (in parallel), yielding results as each finishes; one tool message per call."""
+        """Ask for the calls that need approval (one at a time), then run the allowed ones in parallel,
+        yielding results as each finishes; one tool message per call."""
         assert self.registry is not None
         results: dict[str, ToolResult] = {}
-        tasks = {asyncio.create_task(self._run_one(call)): call for call in calls}
+        approvals: dict[str, Approval] = {}
+        tasks: dict[asyncio.Task[ToolResult], ToolCall] = {}
+        asking: ToolCall | None = None
         try:
-            for call in calls:  # inside the try: a stop while these are shown still cleans up
+            for call in calls:  # inside the try: a stop while asking still records the calls
+                asking = call
+                approval = await self._approve(call)
+                asking = None
+                if approval is None:
+                    continue
+                approvals[call.id] = approval
+                yield ToolApproval(call.id, call.name, approval.allowed, approval.by, approval.scope, approval.reason)
+                if not approval.allowed:
+                    results[call.id] = ToolResult(call.id, call.name, approval.result_for_model(call.name), True)
+                    yield results[call.id]
+            runnable = [call for call in calls if call.id not in results]
+            tasks = {asyncio.create_task(self._run_one(call)): call for call in runnable}
+            for call in runnable:
                 yield ToolRunning(call.id, call.name, call.arguments)
             pending = set(tasks)
             while pending:
@@ -227,25 +253,30 @@ class Agent:
                     results[result.id] = result
                     yield result
         except (asyncio.CancelledError, GeneratorExit):
+            if asking is not None:  # esc while asked: denied, and the turn stops
+                approvals[asking.id] = refused = Approval(False, stopped=True)
+                results[asking.id] = ToolResult(asking.id, asking.name, refused.result_for_model(asking.name), True)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self._record_tools(history, calls, results, stopped=True)
+            self._record_tools(history, calls, results, approvals, stopped=True)
             history.append(ChatMessage(role="assistant", status="stopped", model=self.settings.model_name,
-                                       backend=self.backend.name))
+                                       backend=self.backend.name, profile=self.settings.profile))
             raise
-        self._record_tools(history, calls, results, stopped=False)
+        self._record_tools(history, calls, results, approvals, stopped=False)
 
     @staticmethod
     def _record_tools(history: list[ChatMessage], calls: list[ToolCall], results: dict[str, ToolResult],
-                      *, stopped: bool) -> None:
+                      approvals: dict[str, Approval], *, stopped: bool) -> None:
         for call in calls:
             result = results.get(call.id)
             content = result.content if result else TOOL_STOPPED
+            approval = approvals.get(call.id)
             history.append(ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=content,
                                        is_error=result.is_error if result else True,
                                        status=None if result or not stopped else "stopped",
-                                       stats={"elapsed_ms": result.elapsed_s * 1000.0} if result else None))
+                                       stats={"elapsed_ms": result.elapsed_s * 1000.0} if result else None,
+                                       approval=approval.to_dict() if approval else None))
 
     async def _run_one(self, call: ToolCall) -> ToolResult:
         assert self.registry is not None

@@ -17,21 +17,26 @@ from streamchat import __version__
 from streamchat.commands.chat import add_reopen_flags
 from streamchat.config import Settings, SettingsError, load_settings
 
-COMMAND_MODULES = ("chat", "ask", "race", "demo", "history", "export")
+COMMAND_MODULES = ("chat", "ask", "race", "demo", "history", "export", "config", "mcp")
 """Modules of ``streamchat.commands`` whose ``register()`` adds a subcommand."""
 
 _FLAG_FIELDS = {
     "model": "model", "base_url": "base_url", "local": "local", "model_path": "model_path",
     "system": "system_prompt", "max_tokens": "max_tokens", "temperature": "temperature",
     "timeout": "timeout", "workspace": "workspace", "max_tool_rounds": "max_tool_rounds",
-    "data_dir": "data_dir", "max_retries": "max_retries",
+    "data_dir": "data_dir", "max_retries": "max_retries", "profile": "profile",
 }
+
+QUIET_COMMANDS = (None, "chat", "demo", "race", "config")
+"""Commands that show config file issues themselves: the app (``race --json`` does not open it), ``config``."""
 
 
 def _common_flags() -> argparse.ArgumentParser:
     """Flags every command shares; SUPPRESS keeps a subcommand from hiding the main parser's value."""
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = common.add_argument_group("model and server")
+    group.add_argument("--profile", "-p", metavar="NAME",
+                       help="a profile of the config file (`local`: the embedded model; env STREAMCHAT_PROFILE)")
     group.add_argument("--model", "-m", help="model name (env STREAMCHAT_MODEL)")
     group.add_argument("--base-url", help="OpenAI-compatible server URL (env OPENAI_BASE_URL)")
     group.add_argument("--local", action="store_true", help="use the embedded llama.cpp model")
@@ -88,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"streamchat: {exc}", file=sys.stderr)
         return 2
+    if args.command not in QUIET_COMMANDS or getattr(args, "json", False):
+        for issue in settings.config_issues:
+            print(f"streamchat: config: {issue}", file=sys.stderr)
     handler = getattr(args, "handler", None)
     if handler is not None:
         return int(handler(args, settings))

@@ -1,7 +1,11 @@
-"""Settings: CLI flags > environment > ``.env`` > defaults.
+"""Settings: CLI flags > environment > ``.env`` > config file > defaults.
 
 The ``.env`` file (in the current directory) is read with python-dotenv
-without touching ``os.environ``, so a variable already set always wins.
+without touching ``os.environ``, so a variable already set always wins. The
+config file (``config_file``) gives top-level settings and profiles; a
+profile named on purpose (``--profile``, ``STREAMCHAT_PROFILE``) is a choice
+of endpoint, so its values win over the connection variables of the
+environment, while ``default_profile`` sits at the config file's level.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from streamchat.config_file import ConfigFile, load_config
+from streamchat.config_schema import McpServerConfig, Profile
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 """The model asked for when a server is configured and no model is named."""
@@ -32,6 +39,7 @@ class EnvVar:
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("STREAMCHAT_PROFILE", "profile", "Profile of the config file to use (like --profile)"),
     EnvVar("OPENAI_API_KEY", "api_key", "API key for the server (never shown, logged or saved)"),
     EnvVar("OPENAI_BASE_URL", "base_url", "OpenAI-compatible server, e.g. http://localhost:11434/v1"),
     EnvVar("STREAMCHAT_MODEL", "model", "Model name to ask the server for"),
@@ -88,11 +96,25 @@ class Settings:
     """The folder ``list_files`` and ``read_file`` are confined to."""
     data_dir: str | None = None
     """Where the history database lives; None means the XDG data dir."""
+    profile: str | None = None
+    """The config file's profile in use, or None when the settings come from elsewhere."""
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    """Extra HTTP headers for the server (from the profile; may hold secrets, never shown)."""
+    theme: str | None = None
+    """The colour theme remembered in the config file."""
+    always_allow: tuple[str, ...] = ()
+    """Tools that run without asking first (names or patterns such as ``files__*``)."""
+    profiles: tuple[Profile, ...] = field(default=(), repr=False)
+    """Every profile of the config file, the built-in ``local`` included (for the model picker)."""
+    mcp_servers: tuple[McpServerConfig, ...] = field(default=(), repr=False)
+    """The MCP tool servers of the config file."""
+    config_issues: tuple[str, ...] = ()
+    """What in the config file was not used, and why (one sentence each, with file, line and key)."""
 
     @property
     def use_local(self) -> bool:
-        """True when the embedded model serves: forced, or nothing else configured."""
-        return self.local or (not self.api_key and not self.base_url)
+        """True when the embedded model serves: forced, or no profile and nothing else configured."""
+        return self.local or (self.profile is None and not self.api_key and not self.base_url)
 
     @property
     def model_name(self) -> str:
@@ -109,6 +131,19 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given fields changed (None values are ignored)."""
         return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+
+    def with_profile(self, profile: Profile) -> Settings:
+        """A copy that talks to ``profile``'s endpoint, as ``--profile NAME`` would."""
+        return replace(self, **profile_values(profile))
+
+
+def profile_values(profile: Profile) -> dict[str, Any]:
+    """The Settings fields a profile sets: its endpoint always, the rest when it gives them."""
+    values: dict[str, Any] = {"profile": profile.name, "base_url": profile.base_url, "api_key": profile.api_key,
+                              "headers": dict(profile.headers), "local": profile.local, "model": profile.model}
+    given = {"temperature": profile.temperature, "max_tokens": profile.max_tokens, "system_prompt": profile.system}
+    values.update({key: value for key, value in given.items() if value is not None})
+    return values
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -151,24 +186,59 @@ def read_dotenv(path: Path | None = None) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
 
 
+def _with_key(profile: Profile, variables: Mapping[str, str], issues: list[str] | None = None) -> Profile:
+    """``profile`` with its key: the one in the file, else the variable ``api_key_env`` names."""
+    if profile.api_key or not profile.api_key_env:
+        return profile
+    key = variables.get(profile.api_key_env)
+    if not key and issues is not None:
+        issues.append(f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
+                      "(requests go without a key)")
+    return replace(profile, api_key=key or None)
+
+
 def load_settings(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     dotenv: Mapping[str, str] | None = None,
+    config: ConfigFile | None = None,
 ) -> Settings:
-    """Resolve settings: flags > environ > dotenv > defaults.
+    """Resolve settings: flags > environ > dotenv > config file > defaults.
 
-    ``environ`` defaults to ``os.environ`` and ``dotenv`` to ``./.env``;
-    flags whose value is None are treated as not given.
+    ``environ`` defaults to ``os.environ``, ``dotenv`` to ``./.env`` and
+    ``config`` to the config file; flags whose value is None are treated as
+    not given. A profile named by ``flags["profile"]`` or ``STREAMCHAT_PROFILE``
+    that the file does not have is a ``SettingsError``.
     """
     env = dict(os.environ if environ is None else environ)
     file_values = read_dotenv() if dotenv is None else dict(dotenv)
-    values: dict[str, Any] = {}
+    cfg = load_config() if config is None else config
+    issues = [str(issue) for issue in cfg.issues]
+    flags = {key: value for key, value in (flags or {}).items() if value is not None}
+    env_values: dict[str, Any] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, file_values.get(var.name))
-        if raw is not None:
-            values[var.field] = _convert(var.name, var.field, raw)
-    for key, value in (flags or {}).items():
-        if value is not None:
-            values[key] = value
+        if raw is not None and var.field != "profile":
+            env_values[var.field] = _convert(var.name, var.field, raw)
+    chosen = flags.pop("profile", None) or env.get("STREAMCHAT_PROFILE") or file_values.get("STREAMCHAT_PROFILE")
+    if chosen and chosen not in cfg.profiles:
+        where = cfg.path if cfg.exists else f"{cfg.path} (there is no such file yet)"
+        raise SettingsError(f"no profile {chosen!r} in {where}; profiles: {', '.join(cfg.profiles)}")
+    name = chosen or cfg.default_profile
+    profile = _with_key(cfg.profiles[name], {**file_values, **env}, issues) if name else None
+    values: dict[str, Any] = dict(cfg.values)
+    if profile is not None and not chosen:
+        values.update(profile_values(profile))
+        if "base_url" not in env_values and not env_values.get("local"):
+            env_values.pop("api_key", None)  # the key goes with its endpoint: the profile's server gets its own
+    values.update(env_values)
+    if profile is not None and chosen:
+        chosen_values = profile_values(profile)
+        if chosen_values["model"] is None:
+            del chosen_values["model"]  # a profile that names no model leaves STREAMCHAT_MODEL its say
+        values.update(chosen_values)
+    values.update(flags)
+    profiles = tuple(_with_key(p, {**file_values, **env}) for p in cfg.profiles.values())
+    values.update(theme=cfg.theme, always_allow=cfg.always_allow, profiles=profiles,
+                  mcp_servers=tuple(cfg.mcp.values()), config_issues=tuple(issues))
     return Settings(**values)

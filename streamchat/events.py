@@ -145,6 +145,26 @@ class ToolRunning(Event):
 
 
 @dataclass(frozen=True)
+class ToolApproval(Event):
+    """A tool call that needs approval was allowed or denied (before it ran, or instead of running)."""
+
+    id: str
+    """The call id."""
+    name: str
+    """The tool's name."""
+    allowed: bool
+    """True when it may run."""
+    by: str
+    """Who decided: ``user``, ``config`` (always_allow), ``yes`` (--yes) or ``headless`` (ask cannot ask)."""
+    scope: str = "once"
+    """For an allowance: ``once``, ``chat`` or ``always``."""
+    reason: str = ""
+    """For a denial: why (the model is told)."""
+    type: Literal["tool_approval"] = "tool_approval"
+    """Tag: ``tool_approval``."""
+
+
+@dataclass(frozen=True)
 class ToolResult(Event):
     """A tool finished (or failed, or was refused); its content goes back to the model."""
 
@@ -249,6 +269,7 @@ AnyEvent = (
     | UsageReport
     | StreamFinished
     | ToolRunning
+    | ToolApproval
     | ToolResult
     | ErrorEvent
     | Retrying

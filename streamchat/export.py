@@ -59,6 +59,22 @@ def timing_line(stats: dict[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
+def footer_line(model: str | None, stats: dict[str, Any] | None) -> str:
+    """A turn's footer: ``gpt-4o-mini · first token 312 ms · total 1.84 s · 42 tokens`` ('' if nothing known)."""
+    return " · ".join(part for part in (model, timing_line(stats)) if part)
+
+
+def describe_approval(saved: dict[str, Any]) -> str:
+    """A saved approval (``ChatMessage.approval``) as words: ``allowed once``, ``denied: too risky``."""
+    from streamchat.approval import Approval
+
+    known = {key: value for key, value in saved.items() if key in Approval.__dataclass_fields__}
+    try:
+        return Approval(**known).describe()
+    except (TypeError, KeyError):
+        return "allowed" if saved.get("allowed") else "denied"
+
+
 def _arguments(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
@@ -95,7 +111,8 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
         return _assistant(message)
     if message.role == "tool":
         label = "Tool error" if message.is_error else "Tool result"
-        return [f"**{label}:** `{message.name or 'tool'}` ({message.tool_call_id})", fenced(message.content)]
+        decision = f" · {describe_approval(message.approval)}" if message.approval else ""
+        return [f"**{label}:** `{message.name or 'tool'}` ({message.tool_call_id}){decision}", fenced(message.content)]
     if message.content == system_shown:
         return []
     return ["## System", message.content.strip("\n")]

@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from streamchat.agent import Agent
+from streamchat.approval import Approval, ApprovalPolicy
 from streamchat.events import (
     AnyEvent,
     ErrorEvent,
     ReasoningDelta,
     Retrying,
     TextDelta,
+    ToolApproval,
     ToolCallComplete,
     ToolResult,
     TurnDone,
 )
-from streamchat.messages import ChatMessage
+from streamchat.messages import ChatMessage, ToolCall
 from streamchat.safety import SecretMask, StreamSanitizer, strip_control
 
 EXIT_OK = 0
@@ -36,6 +38,23 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C: what had streamed was already printed."""
 EXIT_BROKEN_PIPE = 141
 """The reader of stdout went away (as a process killed by SIGPIPE reports)."""
+
+
+NOT_ASKED = ("streamchat ask cannot ask for approval: run it with --yes, or add the tool (or a pattern such as "
+             "files__*) to always_allow in the config file.")
+"""Why a headless run denied a tool that needs approval (the model is told, stderr says so)."""
+
+
+@dataclass
+class HeadlessApprover:
+    """Decides without asking anyone: allowed by ``--yes`` or the config's ``always_allow``, else denied."""
+
+    policy: ApprovalPolicy
+    """What is allowed."""
+
+    async def __call__(self, call: ToolCall) -> Approval:
+        """Allow what the policy allows; deny the rest, saying why."""
+        return self.policy.decide(call.name) or Approval(False, by="headless", reason=NOT_ASKED)
 
 
 @dataclass
@@ -60,6 +79,8 @@ class HeadlessOutput:
 
     def write(self, event: AnyEvent) -> None:
         """Show one event."""
+        if isinstance(event, ToolApproval) and event.by == "headless":
+            self._line(f"⊘ {strip_control(event.name)} denied: {event.reason}")  # on stderr, in both modes
         if self.as_json:
             self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
@@ -83,6 +104,9 @@ class HeadlessOutput:
             if len(content) > 300:
                 content = content[:300] + "…"
             self._line(f"{mark} {event.name} → {content} ({event.elapsed_s:.2f} s)")
+        elif isinstance(event, ToolApproval) and event.allowed:
+            who = "--yes" if event.by == "yes" else "always_allow in the config file"
+            self._line(f"✓ {strip_control(event.name)} allowed by {who}")
         elif isinstance(event, Retrying):
             self._line(f"retrying ({event.kind}): {strip_control(event.message)} "
                        f"attempt {event.attempt} of {event.attempts} in {event.wait_s:.1f} s")

@@ -67,10 +67,14 @@ class ChatMessage:
     """What kind of failure it was (``ErrorEvent.kind``: ``rate_limit``, ``timeout``...), with ``error``."""
     is_error: bool = False
     """For a tool message: the tool failed or was refused."""
+    approval: dict[str, Any] | None = None
+    """For a tool message of a tool that needs approval: the decision (``Approval.to_dict()``)."""
     model: str | None = None
     """The model that wrote an assistant message."""
     backend: str | None = None
     """The backend that served it (``openai``, ``local``)."""
+    profile: str | None = None
+    """The config file's profile it was asked through, if any."""
     stats: dict[str, Any] | None = None
     """Timing: for an assistant message, the request that produced it (``RequestStats`` as a dict);
     for a tool message, ``{"elapsed_ms": ...}``, how long the tool ran."""

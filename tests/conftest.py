@@ -29,3 +29,10 @@ def base_url(fake_server: FakeServer) -> str:
 def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test write to the user's real history database."""
     monkeypatch.setenv("STREAMCHAT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never let a test read (or remember choices in) the user's real config file."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("STREAMCHAT_PROFILE", raising=False)

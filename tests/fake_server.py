@@ -621,7 +621,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
-        if path == "/v1/models":
+        if path == "/v1/models" and self.fake.models is not None:
             data = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in self.fake.models]
             self._send_json(200, {"object": "list", "data": data})
         else:
@@ -751,7 +751,8 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self.errors: list[BaseException] = []
         """Unexpected exceptions raised inside handlers (should stay empty)."""
-        self.models: list[str] = ["fake-model"]
+        self.models: list[str] | None = ["fake-model"]
+        """What GET /v1/models lists; None answers 404, as a server that does not list its models."""
         self._address = (host, port)
         self._queue: deque[Response] = deque()
         self._cond = threading.Condition()

@@ -10,7 +10,8 @@ import pytest
 CORE = ["streamchat.events", "streamchat.accumulator", "streamchat.timing", "streamchat.config",
         "streamchat.messages", "streamchat.agent", "streamchat.backends", "streamchat.backends.openai_compat",
         "streamchat.backends.errors", "streamchat.tools", "streamchat.headless", "streamchat.factory",
-        "streamchat.cli", "streamchat.safety"]
+        "streamchat.cli", "streamchat.safety", "streamchat.config_file", "streamchat.config_write",
+        "streamchat.approval", "streamchat.mcp_servers", "streamchat.mcp_transport"]
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -23,5 +24,12 @@ def test_core_module_does_not_import_textual(module: str) -> None:
 @pytest.mark.parametrize("module", ["streamchat.cli", "streamchat.config", "streamchat.agent", "streamchat.backends"])
 def test_light_modules_do_not_import_openai(module: str) -> None:
     code = f"import sys, {module}\nassert 'openai' not in sys.modules, 'openai imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_start_up_imports_neither_the_mcp_sdk_nor_tomlkit() -> None:
+    code = ("import sys, streamchat.cli, streamchat.config, streamchat.mcp_servers\n"
+            "assert not {'mcp', 'tomlkit'} & set(sys.modules), sorted({'mcp', 'tomlkit'} & set(sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -63,6 +63,10 @@ class Backend(Protocol):
         """Make one blocking request and return the whole answer."""
         ...
 
+    async def list_models(self) -> list[str]:
+        """The models the server offers (``GET /v1/models``); raises when it does not say."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections or models."""
         ...

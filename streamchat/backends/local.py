@@ -241,6 +241,10 @@ class LocalBackend:
                 tokens = chunk["usage"].get("completion_tokens")
         return Completion("".join(text), [], finish_reason, tokens)
 
+    async def list_models(self) -> list[str]:
+        """The one model this backend runs."""
+        return [self.settings.model_name if not self.settings.model_path else self.model_path.name]
+
     async def aclose(self) -> None:
         """Nothing to release: the model stays cached for the life of the process."""
 

@@ -37,6 +37,7 @@ class OpenAIBackend:
             base_url=settings.base_url,
             timeout=httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
             max_retries=0,  # the agent retries, and says so (``Retrying``), instead of a silent wait
+            default_headers=dict(settings.headers) or None,
         )
         """The SDK client."""
         self.include_usage = True
@@ -96,6 +97,11 @@ class OpenAIBackend:
             completion_tokens=usage.completion_tokens if usage else None,
             reasoning=reasoning if isinstance(reasoning, str) else "",
         )
+
+    async def list_models(self) -> list[str]:
+        """The ids the server lists at ``GET /models``, sorted; raises what the SDK raises."""
+        page = await self.client.models.list(timeout=self.settings.connect_timeout + 5.0)
+        return sorted({model.id async for model in page})
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

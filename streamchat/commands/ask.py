@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamchat.config import Settings
+
+if TYPE_CHECKING:
+    from streamchat.agent import Agent
+    from streamchat.headless import HeadlessOutput
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -17,19 +21,41 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per event (NDJSON)")
     ask.add_argument("--no-stream", action="store_true", help="one blocking request instead of streaming")
+    ask.add_argument("--yes", "-y", action="store_true",
+                     help="let file and MCP tools run without approval (otherwise denied, unless always_allow "
+                          "in the config file allows them)")
     ask.set_defaults(handler=run)
+
+
+async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool) -> int:
+    """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr)."""
+    from streamchat.headless import ask
+    from streamchat.mcp_servers import describe_server, started_servers
+    from streamchat.store_files import default_data_dir
+
+    settings = agent.settings
+    if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:
+        return await ask(agent, prompt, output, stream=stream)
+    async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
+                               timeout_s=settings.tool_timeout) as servers:
+        for server in servers.servers.values():
+            if server.state != "running":
+                print(f"streamchat: {describe_server(server)}", file=sys.stderr)
+        servers.install(agent.registry)
+        return await ask(agent, prompt, output, stream=stream)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Ask once, print the answer as it streams, return the exit status."""
+    from streamchat.approval import ApprovalPolicy
     from streamchat.backends.errors import BackendError
     from streamchat.factory import make_agent
     from streamchat.headless import (
         EXIT_BROKEN_PIPE,
         EXIT_CONFIG,
         EXIT_INTERRUPTED,
+        HeadlessApprover,
         HeadlessOutput,
-        ask,
         read_prompt,
     )
 
@@ -41,7 +67,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                             secret=settings.api_key)
     try:
         agent = make_agent(settings)
-        return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream))
+        agent.approver = HeadlessApprover(ApprovalPolicy(settings.always_allow, yes=args.yes))
+        return asyncio.run(ask_with_servers(agent, prompt, output, stream=not args.no_stream))
     except BackendError as exc:
         print(f"streamchat: {exc.message}", file=sys.stderr)
         return EXIT_CONFIG

@@ -52,15 +52,18 @@ def find_conversation(settings: Settings, *, continue_last: bool = False, resume
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chat app until the user quits; returns the exit status."""
-    return run_app(settings, continue_last=getattr(args, "continue_last", False), resume=getattr(args, "resume", None))
+    pinned = any(getattr(args, flag, None) for flag in ("model", "profile", "base_url", "local"))
+    return run_app(settings, continue_last=getattr(args, "continue_last", False), resume=getattr(args, "resume", None),
+                   pinned_model=pinned)
 
 
 def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | None = None,
-            continue_last: bool = False, resume: str | None = None) -> int:
+            continue_last: bool = False, resume: str | None = None, pinned_model: bool = False) -> int:
     """Open the app; with ``race_prompt``, on the race pane; with ``demo``, running that demo.
 
     ``continue_last`` reopens the last saved conversation, ``resume`` the one with that id
-    (or unique prefix); if there is none, say so and return 2 before the app opens.
+    (or unique prefix); if there is none, say so and return 2 before the app opens. ``pinned_model``:
+    the command line named the model or profile, which a reopened conversation then keeps.
     """
     reopen = None
     if continue_last or resume is not None:
@@ -73,7 +76,7 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
             return EXIT_NO_CONVERSATION
     from streamchat.ui.app import make_app
 
-    app = make_app(settings, resume=reopen)
+    app = make_app(settings, resume=reopen, pinned_model=pinned_model)
     app.race_prompt = race_prompt
     app.demo = demo
     app.run()

@@ -20,6 +20,8 @@ def default_registry(workspace: Path | str = ".", *, timeout_s: float = 10.0) ->
     """
     registry = ToolRegistry(timeout_s=timeout_s)
     files = Workspace(workspace)
-    for function in (calculator, current_time, files.list_files, files.read_file):
-        registry.register(function)
+    registry.register(calculator)
+    registry.register(current_time)
+    registry.register(files.list_files, needs_approval=True)  # the file tools read the user's files: asked first
+    registry.register(files.read_file, needs_approval=True)
     return registry

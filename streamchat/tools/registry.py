@@ -48,6 +48,12 @@ class Tool:
     parameters: dict[str, Any]
     function: Callable[..., Any]
     timeout_s: float
+    needs_approval: bool = False
+    """True when the user must allow each call first (file tools, MCP tools)."""
+    raw_arguments: bool = False
+    """True when ``function`` takes the decoded arguments as one dict (checked by whoever runs it)."""
+    server: str | None = None
+    """The MCP server it comes from, if any."""
 
     def schema(self) -> dict[str, Any]:
         """Return the OpenAI ``tools=`` entry for this tool."""
@@ -67,6 +73,7 @@ class Tool:
         *,
         name: str | None = None,
         timeout_s: float = 10.0,
+        needs_approval: bool = False,
     ) -> Tool:
         """Build a tool whose schema comes from ``function``'s signature and docstring."""
         tool_name = name if name is not None else getattr(function, "__name__", "")
@@ -78,7 +85,7 @@ class Tool:
             raise ValueError(f"Tool timeout must be positive, got {timeout_s!r}")
         description, arg_docs = parse_docstring(inspect.getdoc(function) or "")
         parameters = parameters_schema(function, arg_docs)
-        return cls(tool_name, description, parameters, function, float(timeout_s))
+        return cls(tool_name, description, parameters, function, float(timeout_s), needs_approval)
 
 
 def format_result(result: Any) -> str:
@@ -108,11 +115,24 @@ async def _invoke(tool: Tool, kwargs: dict[str, Any]) -> ToolOutcome:
             result = await asyncio.to_thread(tool.function, **kwargs)
         if inspect.isawaitable(result):
             result = await result
+        if isinstance(result, ToolOutcome):  # a tool that knows whether it failed (an MCP tool)
+            return ToolOutcome(format_result(result.content), result.is_error)
         return ToolOutcome(format_result(result), False)
     except Exception as exc:  # noqa: BLE001 - every tool failure becomes an outcome
         message = str(exc)
         text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         return ToolOutcome(text, True)
+
+
+def _object(arguments: str) -> dict[str, Any]:
+    """The model's arguments as a JSON object (for tools that check their own arguments)."""
+    try:
+        data = json.loads(arguments) if arguments.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        raise ArgumentError(f"Arguments are not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ArgumentError("Arguments must be a JSON object")
+    return data
 
 
 class ToolRegistry:
@@ -131,17 +151,32 @@ class ToolRegistry:
         *,
         name: str | None = None,
         timeout_s: float | None = None,
+        needs_approval: bool = False,
     ) -> Tool:
         """Add ``function`` as a tool (schema from its signature and docstring) and return it."""
         tool = Tool.from_function(
             function,
             name=name,
             timeout_s=self.timeout_s if timeout_s is None else timeout_s,
+            needs_approval=needs_approval,
         )
+        return self.add(tool)
+
+    def add(self, tool: Tool) -> Tool:
+        """Add a tool made elsewhere (an MCP server's); its name must be free."""
         if tool.name in self._tools:
             raise ValueError(f"A tool named '{tool.name}' is already registered")
         self._tools[tool.name] = tool
         return tool
+
+    def remove(self, name: str) -> None:
+        """Take a tool away (its MCP server stopped); unknown names are ignored."""
+        self._tools.pop(name, None)
+
+    def needs_approval(self, name: str) -> bool:
+        """True when a call of ``name`` must be allowed first (unknown tools need not: they fail anyway)."""
+        tool = self._tools.get(name)
+        return tool is not None and tool.needs_approval
 
     def get(self, name: str) -> Tool | None:
         """Return the tool called ``name``, or ``None``."""
@@ -169,7 +204,10 @@ class ToolRegistry:
             available = ", ".join(self._tools) or "(none)"
             return ToolOutcome(f"Unknown tool '{name}'. Available tools: {available}", True)
         try:
-            kwargs = parse_arguments(tool.name, tool.parameters, tool.function, arguments)
+            if tool.raw_arguments:
+                kwargs = {"arguments": _object(arguments)}
+            else:
+                kwargs = parse_arguments(tool.name, tool.parameters, tool.function, arguments)
         except ArgumentError as exc:
             return ToolOutcome(str(exc), True)
         except Exception as exc:  # noqa: BLE001 - e.g. a hand-written schema we cannot interpret

@@ -33,6 +33,10 @@ class AgentLoader:
                 lambda: _create_agent(settings), thread=True, group="agent", exit_on_error=False
             )
 
+    def reset(self) -> None:
+        """Forget the agent being made (the settings changed): the next ``load`` makes a new one."""
+        self._worker = None
+
     async def get(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
         app = self.app
@@ -55,4 +59,5 @@ class AgentLoader:
             app.agent = agent = worker.result
             assert agent is not None
             agent.settings = app.settings
+            app.mcp.install(agent)
             app.describe()

@@ -22,11 +22,14 @@ from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
+from streamchat.ui.approval import ChatApprover
 from streamchat.ui.heap import settle_heap
+from streamchat.ui.mcp_link import McpLink
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
 from streamchat.ui.screens.history import open_history
+from streamchat.ui.switching import follow_theme, open_picker
 from streamchat.ui.turn_runner import TurnRunner
 from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from streamchat.demos import Demo
 
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
-                               "scroll_conversation"})
+                               "scroll_conversation", "pick_model"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
 
 
@@ -60,6 +63,7 @@ class StreamChatApp(App[None]):
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
         Binding("ctrl+o", "history", "History", show=False),
+        Binding("ctrl+l", "pick_model", "Model", show=False),
         Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
         Binding("end", "follow", "Follow", priority=True),
         Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
@@ -75,6 +79,8 @@ class StreamChatApp(App[None]):
         super().__init__()
         self.settings = settings
         """The settings in force (``/model``, ``/system``, ``/tools`` replace them)."""
+        self.pinned_model = False
+        """True when the command line named the model or profile: a reopened conversation keeps them."""
         self.agent: Agent | None = agent
         """The agent; created in a thread after the first frame when not given."""
         self.clock: Clock = time.perf_counter
@@ -98,6 +104,10 @@ class StreamChatApp(App[None]):
         """Saves the conversation as it happens (and reopens saved ones)."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
+        self.approver = ChatApprover(self)
+        """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
+        self.mcp = McpLink(self)
+        """The MCP tool servers of the config file, started after the first frame."""
         self.race_prompt: str | None = None
         """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
         self.demo: Demo | None = None
@@ -115,6 +125,7 @@ class StreamChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.settings.model_name
+        follow_theme(self)
         self.describe()
         self.query_one(Prompt).focus()
         self.persistence.start()
@@ -122,10 +133,13 @@ class StreamChatApp(App[None]):
             self.call_after_refresh(self.agent_loader.load)
         else:
             self.call_after_refresh(settle_heap)
+        self.call_after_refresh(self.mcp.start)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
         if self.demo is not None:
             self.call_after_refresh(self.slash.demo, self.demo)
+        for issue in self.settings.config_issues:
+            self.call_after_refresh(self.note, f"config: {issue}")
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
@@ -237,6 +251,11 @@ class StreamChatApp(App[None]):
         self.query_one(Conversation).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
+    @property
+    def turn_view(self) -> AssistantTurn | None:
+        """The view of the last turn started (its tool rows ask for approval)."""
+        return self._turn_view
+
     def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
@@ -250,6 +269,7 @@ class StreamChatApp(App[None]):
         """Start over: no context, empty view."""
         self.action_stop()
         self.persistence.new_conversation()
+        self.approver.new_chat()
         self.history = self._fresh_history()
         self.last_events = []
         self.set_last_turn(None, None)
@@ -257,6 +277,10 @@ class StreamChatApp(App[None]):
         self.query_one(StatusLine).clear()
         self.query_one(Prompt).focus()
         self.refresh_bindings()
+
+    def action_pick_model(self) -> None:
+        """Open the model picker: profiles, and the models the server lists."""
+        open_picker(self)
 
     def action_history(self) -> None:
         """Open the list of saved conversations."""
@@ -267,6 +291,7 @@ class StreamChatApp(App[None]):
         await continue_answer(self)
 
     async def on_unmount(self) -> None:
+        await self.mcp.aclose()
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()
@@ -291,11 +316,14 @@ class StreamChatApp(App[None]):
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
-             resume: str | None = None) -> StreamChatApp:
+             resume: str | None = None, pinned_model: bool = False) -> StreamChatApp:
     """The chat app for ``settings``, reopening the last conversation or ``resume`` (an id or prefix).
 
-    The one factory the CLI and the tests use.
+    ``pinned_model``: the model or profile was named on the command line, so a reopened
+    conversation keeps them instead of going back to the model it used. The one factory the
+    CLI and the tests use.
     """
     app = StreamChatApp(settings, agent)
+    app.pinned_model = pinned_model
     app.persistence.reopen = resume or ("last" if continue_last else None)
     return app

@@ -42,6 +42,7 @@ class TurnRunner:
         """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request)."""
         app = self.app
         turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
+        turn.model = app.settings.model_name
         await app.query_one(Conversation).mount(turn)
         await turn.start()
         stats = LiveStats(app.clock, app.clock())
@@ -72,6 +73,8 @@ class TurnRunner:
             await turn.show_error(ErrorEvent("config", message), "ctrl+r to retry")
             turn.add_class("-error")
             return
+        agent.approver = app.approver
+        app.mcp.install(agent)
         await self.note_tools(agent, turn)
         next_yield = 0.0
         async with aclosing(agent.run_turn(app.history, stream=stream)) as events:

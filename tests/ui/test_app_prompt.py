@@ -96,7 +96,7 @@ async def test_slash_commands_model_tools_system_copy_and_help(app: StreamChatAp
         assert app.clipboard == "echo two\n"
         await send(pilot, "/help")
         await pilot.pause()
-        assert "/model NAME" in app.query(Note).last().render().plain  # type: ignore[attr-defined]
+        assert "/model [NAME]" in app.query(Note).last().render().plain  # type: ignore[attr-defined]
         await send(pilot, "/nonsense")
         await pilot.pause()
         shown = screen_text(app)

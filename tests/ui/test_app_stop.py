@@ -41,7 +41,7 @@ async def test_esc_mid_stream_stops_keeps_partial_and_prompt_works(app: StreamCh
         turn = app.query_one(AssistantTurn)
         assert turn.has_class("-stopped")
         assert turn.query_one(AnswerView).text == "Partial answer"
-        assert [n.render().plain for n in turn.query(Note)] == [STOPPED]  # type: ignore[attr-defined]
+        assert [n.render().plain for n in turn.query(Note)] == [STOPPED, "gpt-4o-mini"]  # type: ignore[attr-defined]
         assert "Partial answer" in screen_text(app) and STOPPED in screen_text(app)
         last = app.history[-1]
         assert (last.role, last.content, last.status) == ("assistant", "Partial answer", "stopped")

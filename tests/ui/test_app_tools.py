@@ -35,7 +35,7 @@ async def test_two_parallel_tool_calls_get_rows_that_run_and_finish(app: StreamC
         await ask(pilot, "what is 6*7 and what time is it?")
         turn = app.query_one(AssistantTurn)
         kinds = [type(child).__name__ for child in turn.children]
-        assert kinds == ["AnswerView", "ToolCallRow", "ToolCallRow", "AnswerView"]
+        assert kinds == ["AnswerView", "ToolCallRow", "ToolCallRow", "AnswerView", "Note"]  # the footer last
         first, second = turn.query(AnswerView)
         assert first.text == "Let me check."
         assert second.text == "It is 42, and the time is known."

@@ -87,6 +87,9 @@ async def test_demo_3_runs_tool_calls_in_parallel(app: StreamChatApp, fake_serve
     app.demo = demo
     async with app.run_test(size=SIZE) as pilot:
         await watch_it_typed(pilot, demo.prompt)
+        await wait_for(pilot, lambda: any(row.state == "asking" for row in app.query(ToolCallRow)),
+                       "list_files to ask first")
+        await pilot.press("y")
         turn = await finish_turn(pilot)
         rows = list(turn.query(ToolCallRow))
         assert [row.tool_name for row in rows] == ["current_time", "current_time", "list_files"]

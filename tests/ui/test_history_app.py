@@ -87,7 +87,7 @@ async def test_continue_reopens_both_turns_with_the_stopped_mark_statuses_and_st
         assert done.has_class("-complete") and done.query_one(AnswerView).text == "Hello there, saved world."
         assert stopped.has_class("-stopped") and stopped.query_one(AnswerView).text == "Once upon a time"
         assert STOPPED in notes(app) and STOPPED in screen_text(app)
-        assert any(n.startswith("first token") and "4 tokens" in n for n in notes(app))  # the timing line
+        assert any(n.startswith("gpt-4o-mini · first token") and "4 tokens" in n for n in notes(app))  # the timing line
         assert [(m.role, m.content, m.status) for m in app.history] == before
         answer = app.history[1]
         assert (answer.model, answer.backend) == ("gpt-4o-mini", "openai")

@@ -31,8 +31,11 @@ class ChatCommand:
 CHAT_COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("/new", "New chat", "Clear the conversation and its context", "/new"),
     ChatCommand("/system [TEXT]", "System prompt…", "Set the system prompt (no text: open the editor)", "/system"),
-    ChatCommand("/model NAME", "Change model…", "Ask another model from the next turn on", "/model "),
-    ChatCommand("/tools [on|off]", "Toggle tools", "Offer the built-in tools to the model, or not", "/tools"),
+    ChatCommand("/model [NAME]", "Choose profile or model…",
+                "Ask another model from the next turn on (no name: pick a profile or a server's model)", "/model"),
+    ChatCommand("/profile [NAME]", "Switch profile…", "Talk to another profile of the config file from the next "
+                "turn on", "/profile "),
+    ChatCommand("/tools [on|off]", "Toggle tools", "Offer the tools to the model, or not (remembered)", "/tools"),
     ChatCommand("/theme [NAME]", "Change theme…", "Pick a colour theme", "/theme"),
     ChatCommand("/copy", "Copy last answer", "Copy the last answer to the clipboard", "/copy"),
     ChatCommand("/copy code", "Copy last code block", "Copy the last fenced code block of the last answer",
@@ -63,10 +66,12 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+n", "new chat"),
     ("ctrl+o", "saved conversations: search, open, rename (ctrl+r), delete (ctrl+d)"),
     ("ctrl+e", "continue the answer (after it was stopped, cut off, or broke off with an error)"),
+    ("ctrl+l", "choose the profile or model (the server's list, fetched in the background)"),
     ("ctrl+t", "race the prompt typed (or the last one) streaming vs blocking (in the pane: r again, esc back)"),
     ("end", "follow the conversation again (after scrolling up)"),
     ("pgup / pgdn", "scroll the conversation"),
     ("enter / click", "on a tool row: show its arguments and result"),
+    ("y / c / a / n", "on a tool row that asks: allow once / for this chat / always (saved) / deny with a reason"),
     ("ctrl+p", "command palette"),
     ("ctrl+q", "quit"),
 )

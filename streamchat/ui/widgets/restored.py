@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from streamchat.export import timing_line
+from streamchat.export import describe_approval, footer_line
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
@@ -89,6 +89,8 @@ class SavedToolRow(ToolCallRow):
 
     def _settle(self) -> None:
         result = self._saved_result
+        if result is not None and result.approval:
+            self.decision = describe_approval(result.approval)
         if result is None:
             self.stop("not run")
         elif result.status == "stopped":
@@ -149,9 +151,9 @@ class SavedTurn(AssistantTurn):
             yield Note(CUT_OFF, classes="turn-note")
         elif status == "incomplete" and self.last_answer is not None and not self.last_answer.error:
             yield Note(INTERRUPTED, classes="turn-note stopped-note")
-        timing = timing_line(turn_stats(self.messages))
-        if timing:
-            yield Note(timing, classes="turn-note timing-note")
+        footer = footer_line(self.last_answer.model if self.last_answer else None, turn_stats(self.messages))
+        if footer:
+            yield Note(footer, classes="turn-note timing-note")
 
 
 def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
@@ -207,6 +209,9 @@ async def show_conversation(app: StreamChatApp, saved: SavedConversation) -> Non
     view.follow()
     view.call_after_refresh(view.reveal_earlier)
     app.refresh_bindings()
+    from streamchat.ui.switching import reopen_with_its_model
+
+    await reopen_with_its_model(app, app.history)
 
 
 def last_turn(messages: list[ChatMessage], widgets: list[Widget]) -> tuple[ChatMessage | None, SavedTurn | None]:

@@ -140,20 +140,37 @@ class SlashCommands:
         await app.note(f"system prompt: {text}" if text else "system prompt removed")
 
     async def do_model(self, argument: str) -> None:
-        """``/model NAME``: ask another model from the next turn on."""
+        """``/model [NAME]``: ask another model from the next turn on (no name: open the picker)."""
+        from streamchat.ui.switching import open_picker, switch_model
+
         if not argument:
-            self.app.notify(f"The model is {self.app.settings.model_name}; /model NAME changes it.", markup=False)
-            return
-        self.app.update_settings(replace(self.app.settings, model=argument))
-        await self.app.note(f"model: {argument}")
+            open_picker(self.app)
+        elif self.app.turn_running:
+            self.app.notify(STILL_ANSWERING, severity="warning")
+        else:
+            await switch_model(self.app, argument)
+
+    async def do_profile(self, argument: str) -> None:
+        """``/profile [NAME]``: talk to another profile's endpoint from the next turn on (no name: the picker)."""
+        from streamchat.ui.switching import open_picker, switch_profile
+
+        if not argument:
+            open_picker(self.app)
+        elif self.app.turn_running:
+            self.app.notify(STILL_ANSWERING, severity="warning")
+        else:
+            await switch_profile(self.app, argument)
 
     async def do_tools(self, argument: str) -> None:
-        """``/tools [on|off]``: offer the tools or not (no argument: toggle)."""
+        """``/tools [on|off]``: offer the tools or not (no argument: toggle); remembered in the config file."""
+        from streamchat.ui.switching import remember
+
         if argument not in ("", "on", "off"):
             self.app.notify("Use /tools on, /tools off, or /tools to toggle.", severity="warning", markup=False)
             return
         enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
         self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
+        remember(self.app, {("tools",): enabled})
         await self.app.note("tools on" if enabled else "tools off")
 
     async def do_theme(self, argument: str) -> None:

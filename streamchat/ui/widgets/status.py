@@ -113,6 +113,8 @@ class StatusLine(Horizontal):
             backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
         tools = "tools on" if settings.tools_enabled else "tools off"
         where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
+        if settings.profile and not settings.use_local:
+            where = f"{settings.profile} · {where}"
         self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))
 
     def track(self, stats: LiveStats) -> None:

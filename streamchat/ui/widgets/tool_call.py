@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import ClassVar, Literal
 
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import var
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
 from streamchat.ui.widgets.waiting import spinner_frame
 
-ToolState = Literal["streaming", "running", "ok", "error", "stopped"]
-"""Where a call is: arguments streaming in, running, or finished one way or another."""
+ToolState = Literal["streaming", "asking", "running", "ok", "error", "stopped"]
+"""Where a call is: arguments streaming in, waiting for approval, running, or finished one way or another."""
 
-_ICONS = {"ok": ("✓", "$success"), "error": ("✗", "$error"), "stopped": ("■", "$warning")}
+_ICONS = {"ok": ("✓", "$success"), "error": ("✗", "$error"), "stopped": ("■", "$warning"), "asking": ("?", "$warning")}
+
+ASK = "Allow {name} to run?  y once · c for this chat · a always (saved) · n deny (with a reason) · esc deny and stop"
+"""The question shown in a row that waits for approval."""
+
+Answer = tuple[Literal["once", "chat", "always", "deny"], str]
+"""The user's answer to the question: how far an allowance goes, or ``deny`` with a reason."""
 
 
 def pretty_arguments(arguments: str) -> str:
@@ -44,7 +51,13 @@ HEADER_CHARS = 300
 class ToolCallRow(Vertical, can_focus=True):
     """``▸ ✓ calculator 0.01 s {"expression": "2+2"} → 4``; click or Enter shows arguments and result."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "toggle_details", "Details")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "toggle_details", "Details"),
+        Binding("y", "answer('once')", "Allow once"),
+        Binding("c", "answer('chat')", "Allow for this chat"),
+        Binding("a", "answer('always')", "Always allow"),
+        Binding("n", "answer('deny')", "Deny…"),
+    ]
 
     expanded = var(False, toggle_class="-expanded")
     """Show the pretty-printed arguments and the whole result."""
@@ -69,10 +82,15 @@ class ToolCallRow(Vertical, can_focus=True):
         """How long the tool ran, once finished."""
         self.stop_reason = "stopped"
         """Why a ``stopped`` call did not finish: ``stopped`` (by the user) or ``not run``."""
+        self.decision = ""
+        """How its approval went (``allowed once``, ``denied: …``), shown in the header once known."""
         self._timer: Timer | None = None
+        self._answer: asyncio.Future[Answer] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(classes="tool-header", markup=False)
+        yield Static(classes="tool-ask", markup=False)
+        yield Input(placeholder="Why not? (optional; the model is told) · enter denies", classes="tool-reason")
         yield Static(classes="tool-body", markup=False)
 
     def on_mount(self) -> None:
@@ -102,9 +120,51 @@ class ToolCallRow(Vertical, can_focus=True):
         self.elapsed_s = elapsed_s
         self.state = "error" if is_error else "ok"
 
+    async def ask(self) -> Answer:
+        """Ask the user, in the row, whether the tool may run; wait for the answer (keys y, c, a, n)."""
+        self._answer = asyncio.get_running_loop().create_future()
+        self.state = "asking"
+        self.query_one(".tool-ask", Static).update(Content(ASK.format(name=self.tool_name)))
+        self.focus()
+        try:
+            return await self._answer
+        finally:
+            self._answer = None
+            self.remove_class("-denying")
+            self.refresh_bindings()
+
+    def decided(self, text: str) -> None:
+        """Show how the approval went; the row waits to run (or its denial arrives as its result)."""
+        self.decision = text
+        if self.state == "asking":
+            self.state = "streaming"
+        self._render_header()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            return self._answer is not None and not self.has_class("-denying")
+        return True
+
+    def action_answer(self, choice: Literal["once", "chat", "always", "deny"]) -> None:
+        """The user answered; ``deny`` first asks for an optional reason."""
+        if self._answer is None or self._answer.done():
+            return
+        if choice == "deny":
+            self.add_class("-denying")
+            self.refresh_bindings()
+            self.query_one(".tool-reason", Input).focus()
+            return
+        self._answer.set_result((choice, ""))
+
+    @on(Input.Submitted, ".tool-reason")
+    def _reason_given(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(("deny", " ".join(event.value.split())))
+
     def stop(self, reason: str = "stopped") -> None:
         """The call will not finish: the user stopped the turn, or it ended without running it."""
-        if self.state in ("streaming", "running"):
+        if self.state in ("streaming", "running", "asking"):
             self.stop_reason = reason
             self.state = "stopped"
 
@@ -147,6 +207,8 @@ class ToolCallRow(Vertical, can_focus=True):
             icon = (spinner_frame(self.clock() - self.started_at), "$accent")
         arrow = "▾ " if self.expanded else "▸ "
         parts: list[str | tuple[str, str]] = [(arrow, "dim"), icon, " ", (self.tool_name, "bold")]
+        if self.decision:
+            parts.append((f" {self.decision}", "$text-warning" if "denied" in self.decision else "dim"))
         if state == "running":
             parts.append((f" {self.clock() - self.started_at:.1f} s", "dim"))
         elif self.elapsed_s is not None:

@@ -17,6 +17,7 @@ from streamchat.events import (
     ToolRunning,
     TurnDone,
 )
+from streamchat.export import footer_line
 from streamchat.safety import SecretMask
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
@@ -66,6 +67,8 @@ class AssistantTurn(Vertical):
         self._open: list[AnswerView] = []
         self.has_output = False
         """True once any token, tool call or error appeared."""
+        self.model: str | None = None
+        """The model answering (shown in the turn's footer)."""
 
     async def start(self) -> None:
         """Show the waiting indicator (call once the turn is mounted)."""
@@ -116,6 +119,8 @@ class AssistantTurn(Vertical):
                 await self.mount(Note(CUT_OFF, classes="turn-note"))
             elif event.status == "complete" and not self.text.strip() and not self.tools:
                 await self.mount(Note(EMPTY_ANSWER, classes="turn-note"))
+            await self._footer({"ttft_ms": event.ttft_ms, "total_ms": event.total_ms, "tokens": event.tokens,
+                                "tokens_per_s": event.tokens_per_s})
             self._outcome(event.status)
 
     async def show_error(self, error: ErrorEvent, hint: str) -> None:
@@ -133,7 +138,14 @@ class AssistantTurn(Vertical):
         early = not self.has_output
         await self._settle()
         await self.mount(Note(STOPPED_EARLY if early else STOPPED, classes="turn-note stopped-note"))
+        await self._footer(None)
         self._outcome("stopped")
+
+    async def _footer(self, stats: dict[str, object] | None) -> None:
+        """The dim line under the turn: the model that wrote it, and its timing."""
+        footer = footer_line(self.model, stats)
+        if footer:
+            await self.mount(Note(footer, classes="turn-note timing-note"))
 
     async def _settle(self) -> None:
         """Finish every answer block, drop the waiting indicator, and end calls that will never run."""

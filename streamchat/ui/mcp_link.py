@@ -1,0 +1,50 @@
+"""The chat's MCP servers: started after the first frame, their tools kept in the agent's registry.
+
+A server that comes up says how many tools it brought; one that fails to start
+or dies says why in the conversation, and its tools disappear from the next
+request on. The chat goes on either way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from streamchat.mcp_servers import McpManager, McpServer, describe_server
+from streamchat.store_files import default_data_dir
+
+if TYPE_CHECKING:
+    from streamchat.agent import Agent
+    from streamchat.ui.app import StreamChatApp
+
+
+class McpLink:
+    """Owns the app's ``McpManager`` and tells the chat what its servers do."""
+
+    def __init__(self, app: StreamChatApp) -> None:
+        self.app = app
+        """The app whose agent gets the tools."""
+        settings = app.settings
+        self.manager = McpManager(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
+                                  timeout_s=settings.tool_timeout, on_change=self.changed)
+        """The servers."""
+
+    def start(self) -> None:
+        """Connect to the servers in the background (after the first frame)."""
+        if self.manager.servers:
+            self.manager.start()
+
+    def install(self, agent: Agent) -> None:
+        """Give ``agent`` the running servers' tools (and take away those of servers gone)."""
+        if agent.registry is not None:
+            self.manager.install(agent.registry)
+
+    def changed(self, server: McpServer) -> None:
+        """A server came up, failed or died: update the tools and say so (not for our own shutdown)."""
+        if self.app.agent is not None:
+            self.install(self.app.agent)
+        if server.state in ("running", "failed") and self.app.is_running:
+            self.app.call_later(self.app.note, describe_server(server))
+
+    async def aclose(self) -> None:
+        """Disconnect (stdio servers are shut down)."""
+        await self.manager.aclose()
