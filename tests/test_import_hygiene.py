@@ -11,7 +11,7 @@ CORE = ["streamchat.events", "streamchat.accumulator", "streamchat.timing", "str
         "streamchat.messages", "streamchat.agent", "streamchat.backends", "streamchat.backends.openai_compat",
         "streamchat.backends.errors", "streamchat.tools", "streamchat.headless", "streamchat.factory",
         "streamchat.cli", "streamchat.safety", "streamchat.config_file", "streamchat.config_write",
-        "streamchat.approval", "streamchat.mcp_servers", "streamchat.mcp_transport"]
+        "streamchat.approval", "streamchat.mcp_servers", "streamchat.mcp_transport", "streamchat.markdown"]
 
 
 @pytest.mark.parametrize("module", CORE)
