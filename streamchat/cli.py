@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,8 +74,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamchat`` command; returns the exit status."""
+    started_at = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started_at = started_at  # headless figures count from the command's start: what the user waited
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:

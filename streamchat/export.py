@@ -12,6 +12,7 @@ from typing import Any
 
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage
 from streamchat.store import Conversation
+from streamchat.timing import SPLIT_SHOWN_MS
 
 JSON_FORMAT = "streamchat.conversation"
 """The ``format`` tag of a JSON export."""
@@ -44,19 +45,52 @@ def _seconds(ms: float) -> str:
 
 
 def timing_line(stats: dict[str, Any] | None) -> str:
-    """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none)."""
+    """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none).
+
+    First token and total count from when the user sent the prompt (``sent_ms`` is added to the
+    request's own figures), and say how much came before the request when that is worth saying.
+    Stats saved before ``sent_ms`` existed are shown as they were measured, from the request.
+    """
     if not stats:
         return ""
     parts = []
+    sent = stats.get("sent_ms")
+    before = float(sent) if sent is not None else 0.0
     if stats.get("ttft_ms") is not None:
-        parts.append(f"first token {_seconds(float(stats['ttft_ms']))}")
+        split = f" ({_seconds(before)} before sending)" if before >= SPLIT_SHOWN_MS else ""
+        parts.append(f"first token {_seconds(before + float(stats['ttft_ms']))}{split}")
     if stats.get("total_ms") is not None:
-        parts.append(f"total {_seconds(float(stats['total_ms']))}")
+        parts.append(f"total {_seconds(before + float(stats['total_ms']))}")
     if stats.get("tokens"):
         parts.append(f"{int(stats['tokens'])} tokens")
     if stats.get("tokens_per_s") is not None:
         parts.append(f"{float(stats['tokens_per_s']):.1f} tok/s")
     return " · ".join(parts)
+
+
+def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
+    """The timing of a whole turn from its requests' stats (in their form): first token, total, tokens.
+
+    ``sent_ms`` is that of the request that brought the first token, so ``timing_line`` counts the first
+    token from the user's send; the total runs to the end of the last request.
+    """
+    stats = [message.stats for message in messages if message.role == "assistant" and message.stats]
+    if not stats:
+        return None
+    if len(stats) == 1:
+        return stats[0]
+    first = next((s for s in stats if s.get("ttft_ms") is not None), stats[0])
+    tokens = sum(int(s.get("tokens") or 0) for s in stats)
+    last = stats[-1]
+    if first.get("sent_ms") is not None and last.get("sent_ms") is not None and last.get("total_ms") is not None:
+        end = float(last["sent_ms"]) + float(last["total_ms"])  # from the user's send
+        return {"sent_ms": first["sent_ms"], "ttft_ms": first.get("ttft_ms"),
+                "total_ms": end - float(first["sent_ms"]), "tokens": tokens}
+    return {  # saved before sent_ms existed: the requests' own figures
+        "ttft_ms": first.get("ttft_ms"),
+        "total_ms": sum(float(s.get("total_ms") or 0.0) for s in stats),
+        "tokens": tokens,
+    }
 
 
 def _arguments(arguments: str) -> str:

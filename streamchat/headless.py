@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -118,8 +119,13 @@ class HeadlessOutput:
         self.err.flush()
 
 
-async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True) -> int:
-    """Run one turn and write its events; returns the exit status."""
+async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True,
+              asked_at: float | None = None) -> int:
+    """Run one turn and write its events; returns the exit status.
+
+    ``asked_at`` (on ``time.perf_counter``) is when the user asked, the command's start: the turn's
+    figures count from then, start-up included, since that is what the user waited.
+    """
     history: list[ChatMessage] = []
     if agent.settings.system_prompt:
         history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
@@ -127,7 +133,8 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
         output.err.write(f"note: {agent.backend.name} model cannot call tools; answering without them.\n")
     status = EXIT_FAILED
     try:
-        async with aclosing(agent.run_turn(history, prompt, stream=stream)) as events:
+        waited = 0.0 if asked_at is None else time.perf_counter() - asked_at
+        async with aclosing(agent.run_turn(history, prompt, stream=stream, waited_s=waited)) as events:
             async for event in events:
                 output.write(event)
                 if isinstance(event, TurnDone):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_server import (
     Delay,
     FakeServer,
@@ -58,6 +59,10 @@ def test_json_events_for_a_tool_turn(fake_server: FakeServer, tmp_path: Path) ->
     assert done["requests"][1]["tokens"] == 5, "the server's usage figure replaces the chunk count"
     assert done["tokens"] == done["requests"][0]["tokens"] + 5
     assert done["ttft_ms"] > 0 and done["total_ms"] >= done["ttft_ms"]
+    # Counted from the command's start (importing the SDK takes well over 50 ms), split in two:
+    first = done["requests"][0]
+    assert done["request_sent_ms"] == first["sent_ms"] > 50
+    assert done["ttft_ms"] == pytest.approx(first["sent_ms"] + first["ttft_ms"], abs=0.01)
 
 
 def test_text_mode_streams_answer_to_stdout_and_tools_to_stderr(fake_server: FakeServer, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from streamchat.export import JSON_FORMAT, fenced, timing_line, to_json, to_markdown
+from streamchat.export import JSON_FORMAT, fenced, timing_line, to_json, to_markdown, turn_stats
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.store import Conversation
 
@@ -65,6 +65,20 @@ def test_fences_and_timing_helpers() -> None:
     assert fenced("a ```` b", "json") == "`````json\na ```` b\n`````"
     assert timing_line(None) == ""
     assert timing_line({"total_ms": 2500.0, "tokens": 0}) == "total 2.50 s"
+
+
+def test_the_timing_line_counts_from_when_the_user_sent_the_prompt() -> None:
+    stats = {"sent_ms": 600.0, "ttft_ms": 150.0, "total_ms": 900.0, "tokens": 3}
+    assert timing_line(stats) == "first token 750 ms (600 ms before sending) · total 1.50 s · 3 tokens"
+    assert timing_line({**stats, "sent_ms": 20.0}) == "first token 170 ms · total 920 ms · 3 tokens"
+    old = {"ttft_ms": 150.0, "total_ms": 900.0}  # saved before sent_ms existed: as measured
+    assert timing_line(old) == "first token 150 ms · total 900 ms"
+    tool_round = ChatMessage(role="assistant", tool_calls=[ToolCall("c", "calculator", "{}")],
+                             stats={"sent_ms": 500.0, "ttft_ms": 100.0, "total_ms": 300.0, "tokens": 4})
+    answer = ChatMessage(role="assistant", content="2",
+                         stats={"sent_ms": 1000.0, "ttft_ms": 50.0, "total_ms": 200.0, "tokens": 1})
+    whole = turn_stats([tool_round, ChatMessage(role="tool", tool_call_id="c", content="2"), answer])
+    assert timing_line(whole) == "first token 600 ms (500 ms before sending) · total 1.20 s · 5 tokens"
 
 
 def test_json_has_every_field_in_a_stable_order() -> None:

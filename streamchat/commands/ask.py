@@ -41,7 +41,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                             secret=settings.api_key)
     try:
         agent = make_agent(settings)
-        return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream))
+        return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream,
+                               asked_at=getattr(args, "started_at", None)))
     except BackendError as exc:
         print(f"streamchat: {exc.message}", file=sys.stderr)
         return EXIT_CONFIG

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     async def race() -> dict[str, Any]:
         try:
-            return (await run_race(streaming, blocking, prompt)).to_dict()
+            return (await run_race(streaming, blocking, prompt, asked_at=getattr(args, "started_at", None))).to_dict()
         finally:
             await streaming.backend.aclose()
             await blocking.backend.aclose()

@@ -181,6 +181,7 @@ class StreamChatApp(App[None]):
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
+        sent_at = self.clock()  # the moment of Enter: the turn's figures count from here
         if await self.slash.submitted(event.prompt, event.text):
             return
         if self.turn_running:
@@ -188,28 +189,31 @@ class StreamChatApp(App[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
-        await self.send(as_sent(event.text))
+        await self.send(as_sent(event.text), sent_at=sent_at)
 
-    async def send(self, text: str) -> None:
-        """Show the user's prompt and start a turn for it."""
+    async def send(self, text: str, *, sent_at: float | None = None) -> None:
+        """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
         conversation = self.query_one(Conversation)
         await conversation.mount(UserMessage(text))
         conversation.follow()
-        self.start_turn(text)
+        self.start_turn(text, sent_at=sent_at)
 
-    def start_turn(self, text: str, *, stream: bool = True) -> None:
-        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker."""
+    def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
+        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker.
+
+        The turn's time to first token counts from ``sent_at`` (default: now), the moment the user sent it.
+        """
         self.last_prompt = text
         self.can_retry_blocking = False
         self._turn_user = ChatMessage(role="user", content=text)
         self.history.append(self._turn_user)
         self.turn_running = True
-        self._turn_worker = self._run_turn(stream)
+        self._turn_worker = self._run_turn(stream, self.clock() if sent_at is None else sent_at)
 
     @work(exclusive=True, group="turn", exit_on_error=False)
-    async def _run_turn(self, stream: bool) -> None:
+    async def _run_turn(self, stream: bool, sent_at: float) -> None:
         """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        await self.turns.run(stream)
+        await self.turns.run(stream, sent_at)
 
     # -- actions
 

@@ -38,13 +38,16 @@ class TurnRunner:
         self.app = app
         self._tools_note_shown = False
 
-    async def run(self, stream: bool) -> None:
-        """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request)."""
+    async def run(self, stream: bool, sent_at: float) -> None:
+        """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request).
+
+        Its figures count from ``sent_at``, when the user sent the prompt (on ``app.clock``).
+        """
         app = self.app
         turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
         await app.query_one(Conversation).mount(turn)
         await turn.start()
-        stats = LiveStats(app.clock, app.clock())
+        stats = LiveStats(app.clock, sent_at)
         app.query_one(StatusLine).track(stats)
         app.last_events = []
         saving = app.persistence.turn_started(app.history)
@@ -74,7 +77,8 @@ class TurnRunner:
             return
         await self.note_tools(agent, turn)
         next_yield = 0.0
-        async with aclosing(agent.run_turn(app.history, stream=stream)) as events:
+        waited = app.clock() - stats.started_at  # making the agent, if the prompt was sent before it existed
+        async with aclosing(agent.run_turn(app.history, stream=stream, waited_s=waited)) as events:
             async for event in events:
                 app.last_events.append(event)
                 stats.observe(event)

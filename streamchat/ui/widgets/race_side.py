@@ -12,7 +12,7 @@ from textual.widgets import Static
 from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
 from streamchat.race import Mode, SideResult
 from streamchat.safety import SecretMask
-from streamchat.timing import Clock
+from streamchat.timing import SPLIT_SHOWN_MS, Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note
@@ -42,8 +42,12 @@ def overall_rate(side: SideResult) -> float | None:
 
 
 def figures(side: SideResult, now_ms: float | None = None) -> str:
-    """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens."""
-    first = f"first text {fmt_ms(side.ttft_ms)}"
+    """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens.
+
+    Times count from when the user asked; the time spent getting ready is named when it is worth it.
+    """
+    ready = f" ({fmt_ms(side.ready_ms)} getting ready)" if side.ready_ms >= SPLIT_SHOWN_MS else ""
+    first = f"first text {fmt_ms(side.ttft_ms)}{ready}"
     if side.stopped:
         return f"■ stopped · {first}\n{side.tokens} tok"
     if side.total_ms is None:

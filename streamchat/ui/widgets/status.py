@@ -19,7 +19,7 @@ from streamchat.events import (
     ToolCallStarted,
     TurnDone,
 )
-from streamchat.timing import Clock
+from streamchat.timing import SPLIT_SHOWN_MS, Clock
 
 _TOKEN_EVENTS = (TextDelta, ReasoningDelta, ToolCallArgumentsDelta)
 _FIRST_TOKEN_EVENTS = (*_TOKEN_EVENTS, ToolCallStarted)
@@ -32,7 +32,7 @@ class LiveStats:
     clock: Clock
     """Where time comes from."""
     started_at: float
-    """When the turn started."""
+    """When the user sent the prompt (Enter): every figure counts from here."""
     first_token_at: float | None = None
     """When the first visible token arrived."""
     tokens: int = 0
@@ -62,9 +62,11 @@ class LiveStats:
 
     def summary(self) -> str:
         """One line: TTFT, tokens, tokens/s, elapsed (the agent's figures once the turn is done)."""
+        before: float | None = None
         if self.done is not None:
             ttft, tokens, rate = self.done.ttft_ms, self.done.tokens, self.done.tokens_per_s
             elapsed = self.done.total_ms / 1000.0
+            before = self.done.request_sent_ms
         else:
             now = self.ended_at if self.ended_at is not None else self.clock()
             first = self.first_token_at
@@ -73,8 +75,9 @@ class LiveStats:
             span = None if first is None else now - first
             rate = tokens / span if span and tokens > 1 else None
             elapsed = now - self.started_at
+        split = f" ({before:,.0f} ms before sending)" if before is not None and before >= SPLIT_SHOWN_MS else ""
         parts = [
-            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms",
+            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms{split}",
             f"{tokens} tok",
             "— tok/s" if rate is None else f"{rate:,.1f} tok/s",
             f"{elapsed:.1f} s",
