@@ -317,6 +317,21 @@ async def test_concurrent_first_requests_load_the_model_once_and_take_turns() ->
         unload_model(key)
 
 
+async def test_preparing_loads_and_warms_up_the_model_before_any_request() -> None:
+    backend = LocalBackend(settings(), instance="test-prepare")
+    try:
+        assert backend.loaded is None
+        await asyncio.to_thread(backend.prepare)  # as the app does once its first frame is up
+        model = backend.loaded
+        assert model is not None and model.warm
+        assert model.llama.n_tokens > 0, "no first generation ran: the first question would pay for it"
+        assert LOAD_COUNTS[backend.key] == 1
+        assert text_of(await collect(backend, request([{"role": "user", "content": "Say hi"}], 8))).strip()
+        assert LOAD_COUNTS[backend.key] == 1
+    finally:
+        unload_model(backend.key)
+
+
 async def test_two_instances_are_separate_models() -> None:
     a = LocalBackend(settings(), n_threads=1, instance="test-race-a")
     b = LocalBackend(settings(), n_threads=1, instance="test-race-b")

@@ -63,6 +63,14 @@ class Backend(Protocol):
         """Make one blocking request and return the whole answer."""
         ...
 
+    def prepare(self) -> None:
+        """Do ahead of time the slow one-time work a first request would do: imports, loading a model.
+
+        Blocking: call it in a worker thread. Requests work without it; a failure here is left for the
+        first request to report.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release connections or models."""
         ...

@@ -32,6 +32,7 @@ from streamchat.backends.local_model import (
     cached_model,
     load_model,
     packaged_model_path,
+    warm_up,
 )
 from streamchat.config import LOCAL_MODEL_NAME, Settings
 from streamchat.timing import RequestTimer
@@ -145,6 +146,10 @@ class LocalBackend:
         model = self.loaded
         return model is not None and model.busy
 
+    def prepare(self) -> None:
+        """Load the model and warm it up now (blocking); see ``Backend.prepare``."""
+        _prepare(self.key)
+
     async def load(self) -> LoadedModel:
         """Load the model if needed (in a worker thread) and return it; later calls are instant."""
         model = cached_model(self.key)
@@ -246,9 +251,9 @@ class LocalBackend:
 
 
 def _prepare(key: ModelKey) -> LoadedModel:
-    """Load the model and import the chunk type, both off the event loop."""
+    """Load and warm up the model and import the chunk type, all off the event loop."""
     _chunk_type()
-    return load_model(key)
+    return warm_up(load_model(key))
 
 
 @functools.cache

@@ -7,6 +7,8 @@ through ``base_url``. Streams with ``create(stream=True)`` inside
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -43,6 +45,14 @@ class OpenAIBackend:
         """Ask for ``stream_options.include_usage``; turned off if the server refuses it."""
         self.description = f"openai · {host_of(str(self.client.base_url))}"
         """Backend and server, for status lines."""
+
+    def prepare(self) -> None:
+        """Import what the first request would (the SDK's chat resources, the stream's parsers); see
+        ``Backend.prepare``. Measured: it takes about 40 ms off the first request."""
+        self.client.chat.completions  # noqa: B018 - a lazy property: touching it imports the chat resources
+        for module in ("jiter", "anyio._backends._asyncio"):  # parses the events; runs the transport on asyncio
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": request.model, "messages": request.messages}

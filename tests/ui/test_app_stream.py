@@ -14,6 +14,7 @@ from fake_server import Delay, FakeServer, Response, chunk, text_response
 from textual.widgets import Static
 
 from streamchat.agent import Agent
+from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.cli import main
 from streamchat.commands import chat
 from streamchat.config import Settings
@@ -78,6 +79,20 @@ async def test_a_prompt_sent_before_the_agent_exists_counts_its_wait_in_the_time
         assert stats.startswith(f"TTFT {done.ttft_ms:,.0f} ms ({done.request_sent_ms:,.0f} ms before sending)"), stats
         saved = app.history[-1].stats
         assert saved is not None and saved["sent_ms"] == done.request_sent_ms
+
+
+async def test_the_backend_is_prepared_in_the_background_after_the_first_frame(
+        app: StreamChatApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared: list[str] = []
+
+    def prepare(backend: OpenAIBackend) -> None:
+        prepared.append(threading.current_thread().name)
+
+    monkeypatch.setattr(OpenAIBackend, "prepare", prepare)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: prepared, "the backend to be prepared, with no prompt sent")
+        assert prepared != [threading.main_thread().name], "prepared on the event loop's thread"
+        assert app.agent is not None and isinstance(app.agent.backend, OpenAIBackend)
 
 
 async def test_waiting_indicator_shows_until_the_first_token(app: StreamChatApp, fake_server: FakeServer) -> None:
