@@ -7,10 +7,12 @@ without touching ``os.environ``, so a variable already set always wins.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 """The model asked for when a server is configured and no model is named."""
@@ -164,11 +166,32 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     file_values = read_dotenv() if dotenv is None else dict(dotenv)
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, file_values.get(var.name))
         if raw is not None:
             values[var.field] = _convert(var.name, var.field, raw)
+            origin[var.field] = var.name
     for key, value in (flags or {}).items():
         if value is not None:
             values[key] = value
+            origin[key] = "--" + key.replace("_", "-")
+    if values.get("base_url"):
+        check_url(origin["base_url"], str(values["base_url"]))
     return Settings(**values)
+
+
+def check_url(name: str, url: str) -> None:
+    """Raise ``SettingsError`` unless ``url`` is an http(s) URL with a host (``name`` says where it was set)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return
+    secret = "@" in url or url.strip().startswith(("sk-", "pk-", "rk-"))  # never echo a credential
+    shown = "" if secret else f"={url!r}"
+    host = re.match(r"([\w.-]+)(:\d+)?(/|$)", url.strip())  # an address without its scheme?
+    looks_like_host = host is not None and ("." in host[1] or host[2] or host[1] == "localhost")
+    local = host is not None and (host[2] or host[1] == "localhost" or host[1].replace(".", "").isdigit())
+    scheme = "http" if local else "https"
+    hint = f" (did you mean {scheme}://{url.strip()}?)" if looks_like_host and not secret else ""
+    raise SettingsError(f"{name}{shown} is not a URL{hint}: give the server's address with http:// or https://, "
+                        f"e.g. http://localhost:11434/v1")

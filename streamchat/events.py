@@ -24,10 +24,15 @@ ErrorKind = Literal[
     "stream_error",
     "incomplete",
     "config",
+    "context_length",
     "tool_rounds",
     "unknown",
 ]
 """The kinds of failure a turn can end with."""
+
+SETTINGS_KINDS: frozenset[str] = frozenset({"config", "auth", "not_found"})
+"""Error kinds that mean a setting is wrong (the address, the key, the model, the mode): sending the
+same request again cannot help; ``ask`` exits 2 for them."""
 
 TurnStatus = Literal["complete", "stopped", "error", "incomplete", "length"]
 """How an assistant message (and so a turn) ended."""

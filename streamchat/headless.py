@@ -15,6 +15,7 @@ from typing import TextIO
 
 from streamchat.agent import Agent
 from streamchat.events import (
+    SETTINGS_KINDS,
     AnyEvent,
     ErrorEvent,
     ReasoningDelta,
@@ -32,7 +33,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 """The turn ended with an error or an incomplete stream."""
 EXIT_CONFIG = 2
-"""Settings or installation problem: nothing was asked."""
+"""Settings or installation problem: nothing was asked, or the server said a setting is wrong
+(the address is not the API, the key was rejected, no such model)."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C: what had streamed was already printed."""
 EXIT_BROKEN_PIPE = 141
@@ -89,6 +91,8 @@ class HeadlessOutput:
                        f"attempt {event.attempt} of {event.attempts} in {event.wait_s:.1f} s")
         elif isinstance(event, ErrorEvent):
             self._line(f"error ({event.kind}): {strip_control(event.message)}")
+            if event.kind == "context_length":
+                self._line("note: shorten the prompt (or the text piped in), or use a model with a larger context")
         elif isinstance(event, TurnDone):
             if not self._ended_with_newline:
                 self.out.write("\n")
@@ -132,13 +136,18 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
         output.err.write(f"note: {agent.backend.name} model cannot call tools; answering without them.\n")
     status = EXIT_FAILED
+    failed: ErrorEvent | None = None
     try:
         waited = 0.0 if asked_at is None else time.perf_counter() - asked_at
         async with aclosing(agent.run_turn(history, prompt, stream=stream, waited_s=waited)) as events:
             async for event in events:
                 output.write(event)
+                if isinstance(event, ErrorEvent):
+                    failed = event
                 if isinstance(event, TurnDone):
                     status = EXIT_OK if event.status in ("complete", "length") else EXIT_FAILED
+                    if failed is not None and failed.kind in SETTINGS_KINDS:
+                        status = EXIT_CONFIG  # a wrong address, key or model: asking again as is cannot help
     finally:
         await agent.backend.aclose()
     return status

@@ -21,6 +21,7 @@ from fake_server import (
     error_response,
     text_response,
     tool_call_response,
+    web_page,
 )
 
 KEY = "sk-cli-test-key-987654321"
@@ -85,11 +86,31 @@ def test_prompt_from_stdin_and_no_stream(fake_server: FakeServer, tmp_path: Path
 def test_error_gives_nonzero_exit_an_error_event_and_no_key(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(error_response(401, f"Incorrect API key provided: {KEY}"))
     result = ask(fake_server, tmp_path, "--json", "hi")
-    assert result.returncode == 1
+    assert result.returncode == 2, "a rejected key is a bad setting"
     events = ndjson(result.stdout)
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["kind"] == "auth"
     assert KEY not in result.stdout + result.stderr
+
+
+def test_an_address_that_is_not_the_api_is_named_and_exits_2(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(web_page())
+    result = ask(fake_server, tmp_path, "hi")
+    assert result.returncode == 2
+    assert "answers with a web page, not the OpenAI API" in result.stderr and "Traceback" not in result.stderr
+    env = {**cli_env(fake_server, tmp_path), "OPENAI_BASE_URL": "notaurl", "STREAMCHAT_MAX_RETRIES": "2"}
+    result = subprocess.run([sys.executable, "-m", "streamchat", "ask", "hi"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "OPENAI_BASE_URL='notaurl' is not a URL" in result.stderr
+    assert len(fake_server.requests) == 1
+
+
+def test_a_prompt_too_long_for_the_model_says_what_to_shorten(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(error_response(400, "maximum context length is 4096 tokens", code="context_length_exceeded"))
+    result = ask(fake_server, tmp_path, "hi")
+    assert result.returncode == 1
+    assert "too long for the model's context window" in result.stderr and "shorten the prompt" in result.stderr
 
 
 def test_incomplete_stream_exits_nonzero_keeping_text(fake_server: FakeServer, tmp_path: Path) -> None:

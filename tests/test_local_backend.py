@@ -185,14 +185,14 @@ async def test_complete_returns_the_whole_answer() -> None:
     assert timer.headers_at is not None
 
 
-async def test_a_conversation_longer_than_the_context_is_a_bad_request() -> None:
+async def test_a_conversation_longer_than_the_context_says_so() -> None:
     huge = [{"role": "user", "content": "word " * (N_CTX + 200)}]
     with pytest.raises(BackendError) as caught:
         await collect(LocalBackend(settings()), request(huge))
-    assert caught.value.kind == "bad_request" and "context window" in caught.value.message
+    assert caught.value.kind == "context_length" and "context window" in caught.value.message
     events = [event async for event in
               Agent(LocalBackend(settings()), settings(), registry=None).run_turn([], "word " * (N_CTX + 200))]
-    assert any(isinstance(event, ErrorEvent) and event.kind == "bad_request" for event in events)
+    assert any(isinstance(event, ErrorEvent) and event.kind == "context_length" for event in events)
 
 
 # -- stopping ---------------------------------------------------------------------

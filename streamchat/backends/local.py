@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from streamchat.backends.base import ChatRequest, Completion
-from streamchat.backends.errors import BackendError
+from streamchat.backends.errors import BackendError, error_of
 from streamchat.backends.local_generation import Generation
 from streamchat.backends.local_model import (
     LoadedModel,
@@ -34,6 +34,7 @@ from streamchat.backends.local_model import (
     packaged_model_path,
     warm_up,
 )
+from streamchat.backends.mistakes import context_overflow
 from streamchat.config import LOCAL_MODEL_NAME, Settings
 from streamchat.timing import RequestTimer
 
@@ -91,8 +92,7 @@ def _backend_error(exc: BaseException) -> BackendError:
         return exc
     match = _OVERFLOW.search(str(exc))
     if match:
-        return BackendError("bad_request", f"The conversation is too long for the local model: {match.group(1)} "
-                                           f"tokens, its context window is {match.group(2)}. Start a new one.")
+        return error_of(context_overflow(f"{match.group(1)} tokens; the local model takes {match.group(2)}"))
     detail = " ".join(str(exc).split())[:160] or type(exc).__name__
     return BackendError("bad_request", f"The local model failed: {detail}")
 

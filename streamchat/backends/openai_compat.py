@@ -16,13 +16,19 @@ import httpx2
 import openai
 from openai import AsyncOpenAI
 
+from streamchat.backends import mistakes
 from streamchat.backends.base import ChatRequest, Completion
-from streamchat.backends.errors import host_of
+from streamchat.backends.errors import error_of, host_of
 from streamchat.config import Settings
 from streamchat.timing import RequestTimer
 
 NO_KEY_PLACEHOLDER = "no-key"
 """Sent as the key to servers that need none (Ollama, llama.cpp, vLLM)."""
+
+
+def media_type(content_type: str | None) -> str:
+    """``text/event-stream`` for ``text/event-stream; charset=utf-8`` ("" when there is none)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 class OpenAIBackend:
@@ -78,17 +84,26 @@ class OpenAIBackend:
         return await self.client.chat.completions.create(**params, stream=True)
 
     async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncGenerator[Any, None]:
-        """Yield raw ``ChatCompletionChunk``s; see ``Backend.stream``."""
+        """Yield raw ``ChatCompletionChunk``s; see ``Backend.stream``.
+
+        An answer that is not an event stream (a web page, one JSON body) is a ``BackendError``
+        naming the mistake, rather than an empty stream.
+        """
         response = await self._open_stream(request)
         timer.headers()
         async with response:
+            content_type = media_type(response.response.headers.get("content-type"))
+            if content_type and content_type != "text/event-stream":
+                raise error_of(mistakes.not_an_event_stream(self.settings.base_url, content_type))
             async for chunk in response:
                 yield chunk
 
     async def complete(self, request: ChatRequest, timer: RequestTimer) -> Completion:
         """One blocking request; see ``Backend.complete``."""
-        result = await self.client.chat.completions.create(**self._params(request), stream=False)
+        result: Any = await self.client.chat.completions.create(**self._params(request), stream=False)
         timer.headers()
+        if isinstance(result, str):  # the SDK hands over a body that is not JSON as text
+            raise error_of(mistakes.unexpected_body(self.settings.base_url, result))
         choice = result.choices[0] if result.choices else None
         message = choice.message if choice else None
         calls = [

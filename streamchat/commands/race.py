@@ -30,6 +30,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_app(settings, race_prompt=prompt)
     from streamchat.backends.errors import BackendError
+    from streamchat.events import SETTINGS_KINDS
     from streamchat.factory import make_race_agents
     from streamchat.race import run_race
 
@@ -51,5 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         return 130
     print(json.dumps(result, ensure_ascii=False))
-    failed = result["streaming"]["error"] or result["blocking"]["error"]
-    return 1 if failed else 0
+    errors = [side["error"] for side in (result["streaming"], result["blocking"]) if side["error"]]
+    if any(error["kind"] in SETTINGS_KINDS for error in errors):
+        return 2  # a setting is wrong: the address, the key, the model
+    return 1 if errors else 0

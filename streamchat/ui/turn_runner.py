@@ -31,6 +31,25 @@ FRAME_SECONDS = 1 / 60
 """How often the turn worker gives the event loop a turn while chunks pour in."""
 
 
+SETTINGS_HINTS: dict[str, str] = {
+    "config": "fix the setting and start streamchat again · ctrl+r retries as it is",
+    "auth": "set the right OPENAI_API_KEY and start streamchat again · ctrl+r retries as it is",
+    "not_found": "/model NAME asks another model · ctrl+r to retry",
+    "context_length": "ctrl+n starts a new chat (this one stays saved) · a shorter question may still fit",
+}
+"""What to do after an error that retrying as it is cannot mend."""
+
+
+def error_hint(error: ErrorEvent, *, blocking: bool, partial: bool) -> str:
+    """The keys that can help after ``error``: retry (``blocking``: also without streaming), ``partial``: continue."""
+    if error.kind in SETTINGS_HINTS:
+        return SETTINGS_HINTS[error.kind]
+    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
+    if partial:  # a partial answer broke off: it can be carried on
+        hint += " · ctrl+e to continue"
+    return hint
+
+
 class TurnRunner:
     """Feeds one turn's events from the app's agent to its view, its stats and ``app.last_events``."""
 
@@ -85,10 +104,8 @@ class TurnRunner:
                 if isinstance(event, ErrorEvent):
                     blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
                     app.can_retry_blocking = blocking
-                    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
-                    if turn.text.strip():  # a partial answer broke off: it can be carried on
-                        hint += " · ctrl+e to continue"
-                    await turn.show_error(event, hint)
+                    await turn.show_error(event, error_hint(event, blocking=blocking,
+                                                            partial=bool(turn.text.strip())))
                 else:
                     await turn.handle(event)
                 # When chunks arrive faster than frames the stream never waits on the socket;

@@ -21,6 +21,7 @@ KIND_TITLES: dict[str, str] = {
     "stream_error": "Error in the stream",
     "incomplete": "Incomplete answer",
     "config": "Configuration problem",
+    "context_length": "Too long for the model",
     "tool_rounds": "Too many tool rounds",
     "unknown": "Error",
 }
