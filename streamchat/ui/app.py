@@ -22,6 +22,7 @@ from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
+from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.persistence import ChatPersistence
 from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
 from streamchat.ui.race_launch import race_from_chat
@@ -113,6 +114,7 @@ class StreamChatApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        quit_on_signals(self)  # kill -TERM, a closed terminal: leave as ctrl+q does
         self.sub_title = self.settings.model_name
         self.describe()
         self.query_one(Prompt).focus()
@@ -265,6 +267,7 @@ class StreamChatApp(App[None]):
         await continue_answer(self)
 
     async def on_unmount(self) -> None:
+        forget_signals()
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()
