@@ -54,12 +54,16 @@ class HeadlessOutput:
     sanitize: bool = True
     """Strip escape sequences from model text (on when stdout is a terminal)."""
     secret: str | None = None
-    """The API key, masked in the answer text (even when the stream cuts it in two)."""
+    """The API key, masked in the answer and the reasoning (even when the stream cuts it in two)."""
+    dim: bool = False
+    """Show the reasoning dim (on when stderr is a terminal)."""
     _ended_with_newline: bool = True
     _answered: bool = False
     _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
     _mask: SecretMask | None = None
     _reasoning: StreamSanitizer = field(default_factory=StreamSanitizer)
+    _reasoning_mask: SecretMask | None = None
+    _reasoning_line_open: bool = False
 
     def write(self, event: AnyEvent) -> None:
         """Show one event."""
@@ -67,17 +71,17 @@ class HeadlessOutput:
             self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
             return
+        if self._mask is None or self._reasoning_mask is None:
+            self._mask, self._reasoning_mask = SecretMask(self.secret), SecretMask(self.secret)
         if not isinstance(event, ReasoningDelta):
-            self.err.write(self._reasoning.flush())
-        if self._mask is None:
-            self._mask = SecretMask(self.secret)
+            self._end_reasoning()
         if not isinstance(event, TextDelta):
             self._show(self._mask.flush())
             self._text(self._answer.flush())
         if isinstance(event, TextDelta):
             self._show(self._mask.feed(event.text))
         elif isinstance(event, ReasoningDelta):
-            self.err.write(self._reasoning.feed(event.text))
+            self._think(self._reasoning.feed(self._reasoning_mask.feed(event.text)))
         elif isinstance(event, ToolCallComplete):
             self._line(f"⚙ {event.name}({strip_control(event.arguments)})")
         elif isinstance(event, ToolResult):
@@ -102,6 +106,28 @@ class HeadlessOutput:
                 self._line("note: the answer was cut at the token limit (finish_reason: length)")
             elif event.status == "complete" and not self._answered:
                 self._line("note: the model's answer was empty")
+
+    def _think(self, text: str) -> None:
+        """Reasoning goes to stderr (dim on a terminal), apart from the answer on stdout."""
+        if not text:
+            return
+        if not self._ended_with_newline:  # both may be the same terminal: start on a line of its own
+            self.out.write("\n")
+            self.out.flush()
+            self._ended_with_newline = True
+        self.err.write(f"\x1b[2m{text}\x1b[22m" if self.dim else text)
+        self.err.flush()
+        self._reasoning_line_open = not text.endswith("\n")
+
+    def _end_reasoning(self) -> None:
+        """The reasoning ended: what was held back, then a line break, so the answer starts on its own line."""
+        if self._reasoning_mask is not None:
+            self._think(self._reasoning.feed(self._reasoning_mask.flush()))
+        self._think(self._reasoning.flush())
+        if self._reasoning_line_open:
+            self.err.write("\n")
+            self.err.flush()
+            self._reasoning_line_open = False
 
     def _show(self, text: str) -> None:
         self._text(self._answer.feed(text) if self.sanitize else text)
@@ -153,11 +179,14 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     return status
 
 
-def read_prompt(argument: str | None, stdin: TextIO = sys.stdin) -> str | None:
-    """The prompt from the argument, or from stdin when it is absent or ``-``."""
-    if argument is not None and argument != "-":
-        return argument
-    if stdin.isatty():
-        return None
-    text = stdin.read().strip()
-    return text or None
+def read_prompt(argument: str | None, stdin: TextIO | None = None) -> str | None:
+    """The prompt: the argument, then what was piped in (stdin is not a terminal) after a blank line.
+
+    Without an argument, or with ``-``, what was piped in alone. None when there is neither.
+    """
+    stdin = sys.stdin if stdin is None else stdin
+    piped = "" if stdin.isatty() else stdin.read()
+    if argument is None or argument == "-":
+        return piped.strip() or None
+    piped = piped.strip("\n").rstrip()  # the first line keeps its indentation (code, say)
+    return f"{argument}\n\n{piped}" if piped.strip() else argument

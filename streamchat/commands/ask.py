@@ -14,7 +14,8 @@ from streamchat.config import Settings
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``ask`` parser."""
     ask = commands.add_parser("ask", parents=[common], help="stream one answer to stdout (headless)")
-    ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
+    ask.add_argument("prompt", nargs="?",
+                     help="the question; text piped in is sent after it (without it, or with -, stdin alone)")
     ask.add_argument("--json", action="store_true", help="one JSON object per event (NDJSON)")
     ask.add_argument("--no-stream", action="store_true", help="one blocking request instead of streaming")
     ask.set_defaults(handler=run)
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("streamchat ask: give a prompt as an argument or on stdin.", file=sys.stderr)
         return EXIT_CONFIG
     output = HeadlessOutput(sys.stdout, sys.stderr, as_json=args.json, sanitize=sys.stdout.isatty(),
-                            secret=settings.api_key)
+                            secret=settings.api_key, dim=sys.stderr.isatty())
     try:
         agent = make_agent(settings)
         return asyncio.run(ask(agent, prompt, output, stream=not args.no_stream,

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         from streamchat.commands.chat import run_app
 
-        return run_app(settings, race_prompt=prompt)
+        return run_app(settings, race_prompt=prompt,
+                       headless="for scripts and pipes, use `streamchat race --json \"PROMPT\"`")
     from streamchat.backends.errors import BackendError
     from streamchat.events import SETTINGS_KINDS
     from streamchat.factory import make_race_agents
