@@ -35,6 +35,32 @@ def fenced(text: str, info: str = "") -> str:
     return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def closed_fences(text: str) -> str:
+    """``text`` with a code fence it leaves open closed, so what follows it is not swallowed as code.
+
+    An answer stopped (or cut off) inside a fenced block leaves the fence open; in an export,
+    everything after it would render as code. Fences are read as CommonMark does: up to three
+    spaces, three or more backticks or tildes; a closing fence is as long or longer, with nothing after.
+    """
+    opened: str | None = None
+    for line in text.splitlines():
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        fence, rest = match.groups()
+        if opened is None:
+            if not (fence[0] == "`" and "`" in rest):  # a backtick fence's info string has no backtick
+                opened = fence
+        elif fence[0] == opened[0] and len(fence) >= len(opened) and not rest.strip():
+            opened = None
+    if opened is None:
+        return text
+    return f"{text.rstrip(chr(10))}\n{opened}"
+
+
 def quoted(text: str) -> str:
     """``text`` as a Markdown blockquote."""
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines() or [""])
@@ -106,9 +132,10 @@ def _assistant(message: ChatMessage) -> list[str]:
     if meta:
         blocks.append(f"*{' · '.join(meta)}*")
     if message.reasoning:
-        blocks.append(f"<details><summary>Reasoning</summary>\n\n{message.reasoning.strip()}\n\n</details>")
+        blocks.append(f"<details><summary>Reasoning</summary>\n\n{closed_fences(message.reasoning.strip())}"
+                      f"\n\n</details>")
     if message.content:
-        blocks.append(message.content.strip("\n"))
+        blocks.append(closed_fences(message.content.strip("\n")))
     for call in message.tool_calls:
         blocks.append(f"**Tool call:** `{call.name}` ({call.id})")
         blocks.append(fenced(_arguments(call.arguments), "json"))
@@ -124,7 +151,7 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
     if message.role == "user":
         if message.content == CONTINUE_PROMPT:  # sent by "continue answer", not typed
             return ["*↳ continued*"]
-        return ["## You", message.content.strip("\n")]
+        return ["## You", closed_fences(message.content.strip("\n"))]
     if message.role == "assistant":
         return _assistant(message)
     if message.role == "tool":
@@ -132,7 +159,7 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
         return [f"**{label}:** `{message.name or 'tool'}` ({message.tool_call_id})", fenced(message.content)]
     if message.content == system_shown:
         return []
-    return ["## System", message.content.strip("\n")]
+    return ["## System", closed_fences(message.content.strip("\n"))]
 
 
 def to_markdown(conversation: Conversation) -> str:
