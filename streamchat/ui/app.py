@@ -30,6 +30,7 @@ from streamchat.ui.screens.history import open_history
 from streamchat.ui.turn_runner import TurnRunner
 from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
@@ -128,7 +129,7 @@ class StreamChatApp(App[None]):
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
-        self.query_one(StatusLine).describe(self.settings, self.agent.backend.description if self.agent else None)
+        self.query_one(StatusLine).describe(self.settings, self.agent.backend if self.agent else None)
 
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
@@ -164,7 +165,11 @@ class StreamChatApp(App[None]):
     @on(Conversation.FollowChanged)
     def _follow_changed(self, event: Conversation.FollowChanged) -> None:
         self.following = event.following
-        self.query_one(NewContentHint).set_class(not event.following, "-visible")
+        self.watch_turn_running()
+
+    def watch_turn_running(self) -> None:
+        for hint in self.query(NewContentHint):
+            hint.show_for(following=self.following, streaming=self.turn_running)
 
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:
@@ -174,10 +179,7 @@ class StreamChatApp(App[None]):
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
         conversation = self.query_one(Conversation)
-        if pages < 0:
-            conversation.scroll_page_up()
-        else:
-            conversation.scroll_page_down()
+        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
 
     # -- sending and the turn worker
 
@@ -207,6 +209,8 @@ class StreamChatApp(App[None]):
         """
         self.last_prompt = text
         self.can_retry_blocking = False
+        for note in self.query(ErrorNote):
+            note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
         self._turn_user = ChatMessage(role="user", content=text)
         self.history.append(self._turn_user)
         self.turn_running = True

@@ -40,6 +40,12 @@ class ErrorNote(Static):
         self.hint = hint
         """What to do next, e.g. ``ctrl+r retry``."""
 
+    def drop_hint(self) -> None:
+        """Another turn began: the keys the hint names would act on that one, so the hint goes."""
+        if self.hint:
+            self.hint = ""
+            self.on_mount()
+
     def on_mount(self) -> None:
         title = KIND_TITLES.get(self.kind, "Error")
         parts: list[str | tuple[str, str]] = [("✗ ", "bold"), (title, "bold"), " — ", self.message]

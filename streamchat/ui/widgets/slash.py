@@ -154,7 +154,10 @@ class SlashCommands:
             return
         enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
         self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
-        await self.app.note("tools on" if enabled else "tools off")
+        agent = self.app.agent
+        cannot = agent is not None and not agent.backend.supports_tools
+        await self.app.note(("tools on, but this model cannot call them: it answers without" if cannot else "tools on")
+                            if enabled else "tools off")
 
     async def do_theme(self, argument: str) -> None:
         """``/theme [NAME]``: set a theme, or pick one from a list."""

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
+from streamchat.backends.base import Backend
 from streamchat.config import Settings
 from streamchat.events import (
     AnyEvent,
@@ -23,6 +24,10 @@ from streamchat.timing import SPLIT_SHOWN_MS, Clock
 
 _TOKEN_EVENTS = (TextDelta, ReasoningDelta, ToolCallArgumentsDelta)
 _FIRST_TOKEN_EVENTS = (*_TOKEN_EVENTS, ToolCallStarted)
+
+
+NO_TOOLS = "no tools (the model cannot call them)"
+"""The status line's word on tools when they are on but the backend cannot use them (the local model)."""
 
 
 @dataclass
@@ -110,12 +115,19 @@ class StatusLine(Horizontal):
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
 
-    def describe(self, settings: Settings, backend: str | None = None) -> None:
-        """Show where requests go: the backend's own description once it exists, else what settings say."""
+    def describe(self, settings: Settings, backend: Backend | None = None) -> None:
+        """Show where requests go: the backend's own description once it exists, else what settings say.
+
+        Tools switched on for a model that cannot call them (the backend says; before it exists, the
+        settings) are not shown as on.
+        """
         if backend is None:
-            backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
-        tools = "tools on" if settings.tools_enabled else "tools off"
-        where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
+            where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
+            can_call_tools = not settings.use_local
+        else:
+            where, can_call_tools = backend.description, backend.supports_tools
+        tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools else NO_TOOLS
+        where = where if settings.model_name in where else f"{where} · {settings.model_name}"
         self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))
 
     def track(self, stats: LiveStats) -> None:
