@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import FakeServer, text_response
+from textual.events import Key
 from textual.widgets import TextArea
 
 from streamchat.ui.app import StreamChatApp
@@ -128,6 +129,16 @@ async def test_copy_says_what_it_did_and_can_write_a_file_instead(
         await send(pilot, "/copy file")
         await pilot.pause(0.2)
         assert (tmp_path / "streamchat-answer.md").read_text() == CODE_ANSWER
+
+
+def test_alt_enter_as_most_terminals_send_it_adds_a_line_instead_of_sending() -> None:
+    from textual._xterm_parser import XTermParser
+
+    import streamchat.ui.widgets.prompt as prompt_module
+
+    keys = [event.key for event in XTermParser().feed("a\x1b\rb\r") if isinstance(event, Key)]
+    assert keys == ["a", "ctrl+j", "b", "enter"], "Esc Enter (Alt+Enter) must not read as Enter"
+    assert "ctrl+j" in prompt_module.NEWLINE_KEYS
 
 
 def test_parse_slash_and_code_blocks() -> None:

@@ -58,7 +58,7 @@ CHAT_COMMANDS: tuple[ChatCommand, ...] = (
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("enter", "send the prompt"),
-    ("ctrl+j", "new line in the prompt (also shift+enter / alt+enter if the terminal reports them)"),
+    ("ctrl+j / alt+enter", "new line in the prompt (also shift+enter if the terminal reports it)"),
     ("up / down", "recall earlier prompts (in an empty prompt)"),
     ("esc", "stop the answer (while it streams)"),
     ("ctrl+r", "retry the last turn"),
