@@ -55,7 +55,8 @@ class TurnRunner:
 
     def __init__(self, app: StreamChatApp) -> None:
         self.app = app
-        self._tools_note_shown = False
+        self.told_no_tools = False
+        """True once the conversation said the backend cannot call tools (said once, here or by ``/tools on``)."""
 
     async def run(self, stream: bool, sent_at: float) -> None:
         """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request).
@@ -117,9 +118,9 @@ class TurnRunner:
 
     async def note_tools(self, agent: Agent, turn: AssistantTurn) -> None:
         """Say once, quietly, before ``turn``, when tools are on but this backend cannot use them."""
-        if self._tools_note_shown or not self.app.settings.tools_enabled or agent.backend.supports_tools:
+        if self.told_no_tools or not self.app.settings.tools_enabled or agent.backend.supports_tools:
             return
-        self._tools_note_shown = True
+        self.told_no_tools = True
         note = Note(f"Tools are on, but the {agent.backend.name} backend cannot call them: answering without tools.",
                     classes="tools-note")
         await self.app.query_one(Conversation).mount(note, before=turn)

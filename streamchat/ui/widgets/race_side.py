@@ -44,18 +44,19 @@ def overall_rate(side: SideResult) -> float | None:
 def figures(side: SideResult, now_ms: float | None = None) -> str:
     """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens.
 
-    Times count from when the user asked; the time spent getting ready is named when it is worth it.
+    Times count from when the user asked; the time spent getting ready, part of them, is named on the
+    second line when it is worth it.
     """
-    ready = f" ({fmt_ms(side.ready_ms)} getting ready)" if side.ready_ms >= SPLIT_SHOWN_MS else ""
-    first = f"first text {fmt_ms(side.ttft_ms)}{ready}"
+    ready = f" · {fmt_ms(side.ready_ms)} getting ready" if side.ready_ms >= SPLIT_SHOWN_MS else ""
+    first = f"first text {fmt_ms(side.ttft_ms)}"
     if side.stopped:
-        return f"■ stopped · {first}\n{side.tokens} tok"
+        return f"■ stopped · {first}\n{side.tokens} tok{ready}"
     if side.total_ms is None:
         elapsed = "" if now_ms is None else f" · {now_ms / 1000:.1f} s so far"
-        return f"{first}{elapsed}\n{side.tokens} tok"
+        return f"{first}{elapsed}\n{side.tokens} tok{ready}"
     rate = overall_rate(side)
     times = f"{'✗ failed · ' if side.error is not None else ''}{first} · total {fmt_ms(side.total_ms)}"
-    return f"{times}\n{side.tokens} tok · {'—' if rate is None else f'{rate:,.1f}'} tok/s"
+    return f"{times}\n{side.tokens} tok · {'—' if rate is None else f'{rate:,.1f}'} tok/s{ready}"
 
 
 class RaceSide(Vertical):

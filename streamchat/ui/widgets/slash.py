@@ -157,9 +157,11 @@ class SlashCommands:
         enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
         self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
         agent = self.app.agent
-        cannot = agent is not None and not agent.backend.supports_tools
-        await self.app.note(("tools on, but this model cannot call them: it answers without" if cannot else "tools on")
-                            if enabled else "tools off")
+        cannot = enabled and agent is not None and not agent.backend.supports_tools
+        if cannot:
+            self.app.turns.told_no_tools = True  # said here: the next turn need not say it again
+        await self.app.note("tools on, but this model cannot call them: it answers without" if cannot
+                            else "tools on" if enabled else "tools off")
 
     async def do_theme(self, argument: str) -> None:
         """``/theme [NAME]``: set a theme, or pick one from a list."""
