@@ -173,8 +173,9 @@ def _setup_mistake(chain: list[BaseException], base_url: str | None, host: str) 
             return mistakes.untrusted(base_url, item.verify_message or "verification failed")
         if isinstance(item, ssl.SSLError) and item.reason in _PLAIN_HTTP_REASONS:
             return mistakes.not_https(base_url)
-        if isinstance(item, json.JSONDecodeError):
-            return mistakes.malformed_event(host, f"{item.msg}, at character {item.pos + 1}")
+    top = chain[0]
+    if isinstance(top, json.JSONDecodeError):  # raised by the stream itself (not a parse the SDK recovered from)
+        return mistakes.malformed_event(host, f"{top.msg}, at character {top.pos + 1}")
     return None
 
 
@@ -240,7 +241,7 @@ def _status_error(exc: Any, host: str, model: str | None, base_url: str | None) 
     detail = "" if web_page else _short(_server_message(exc))
     if status == 401:
         return ErrorEvent("auth", f"{host} rejected the API key (401). Check OPENAI_API_KEY.", status)
-    if status == 404 and (web_page or "model" not in detail.lower()):
+    if status == 404 and (web_page or not any(word in detail.lower() for word in ("model", "deployment"))):
         return mistakes.no_endpoint(base_url, status)  # the address is wrong, not the model
     if status == 404:
         name = f"'{model}' " if model else ""
