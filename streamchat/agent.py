@@ -105,18 +105,24 @@ class Agent:
         )
 
     async def run_turn(
-        self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True
+        self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
+        waited_s: float = 0.0,
     ) -> AsyncGenerator[AnyEvent, None]:
         """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
 
         ``user_text`` is appended as a user message first (None continues
         from the history as it is). ``stream=False`` makes blocking requests.
+        ``waited_s`` is how long ago the user sent the prompt (the time spent
+        before this call: starting up, making the backend); every figure of
+        the turn counts from that moment, so the time to first token is what
+        the user waited.
         """
         if user_text is not None:
             history.append(ChatMessage(role="user", content=user_text))
-        turn_start = self.clock()
+        turn_start = self.clock() - max(0.0, waited_s)
         stats: list[RequestStats] = []
         first_token_at: float | None = None
+        first_token_sent_ms: float | None = None
         status: TurnStatus = "complete"
         finish_reason: str | None = None
         rounds = 0
@@ -133,7 +139,7 @@ class Agent:
             attempt = 0
             while True:  # attempts at this request: a failure before its answer began may be retried
                 attempt += 1
-                timer = RequestTimer(self.clock)
+                timer = RequestTimer(self.clock, turn_start)
                 acc = StreamAccumulator()
                 self.current = acc
                 error: ErrorEvent | None = None
@@ -167,6 +173,7 @@ class Agent:
             stats.append(timer.stats())
             if timer.first_token_at is not None and first_token_at is None:
                 first_token_at = timer.first_token_at
+                first_token_sent_ms = stats[-1].sent_ms
             finish_reason = acc.finish_reason
             if error is None and acc.status == "incomplete":
                 error = ErrorEvent("incomplete", "The stream ended before the model finished its answer.",
@@ -187,7 +194,7 @@ class Agent:
             async with aclosing(self._run_tools(history, calls)) as tool_events:
                 async for event in tool_events:
                     yield event
-        yield self._done(status, finish_reason, turn_start, first_token_at, stats, rounds)
+        yield self._done(status, finish_reason, turn_start, first_token_at, stats, rounds, first_token_sent_ms)
 
     async def _one_request(
         self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer, stream: bool
@@ -286,7 +293,8 @@ class Agent:
         return ToolResult(call.id, call.name, content, outcome.is_error, self.clock() - started)
 
     def _done(self, status: TurnStatus, finish_reason: str | None, turn_start: float,
-              first_token_at: float | None, stats: list[RequestStats], rounds: int) -> TurnDone:
+              first_token_at: float | None, stats: list[RequestStats], rounds: int,
+              request_sent_ms: float | None) -> TurnDone:
         tokens = sum(item.tokens for item in stats)
         spans = [item.tokens / item.tokens_per_s for item in stats if item.tokens_per_s]
         streamed = sum(item.tokens for item in stats if item.tokens_per_s)
@@ -299,4 +307,5 @@ class Agent:
             tokens_per_s=streamed / sum(spans) if spans and sum(spans) > 0 else None,
             rounds=rounds,
             requests=stats,
+            request_sent_ms=request_sent_ms,
         )

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,22 +78,43 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(flags)
 
 
-ESCAPE_DELAY_MS = "25"
-"""How long a lone Esc waits to be told from the start of a key's escape sequence (Textual reads
-``ESCDELAY``, 100 ms by default): Esc stops an answer, so it must act at once. Set ``ESCDELAY``
-higher over a slow remote link."""
+EXIT_USAGE = 2
+"""Bad settings, or nowhere to write: nothing was asked."""
+
+
+def closed_streams(args: argparse.Namespace) -> str | None:
+    """Make up for closed standard streams; the sentence to fail with when stdout is closed and needed.
+
+    A closed stdin reads as empty and a closed stderr discards; a closed stdout is refused before
+    anything is asked (``export -o FILE`` does without it), rather than failing mid-answer.
+    """
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # kept for the life of the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # kept for the life of the process
+    if sys.stdout is None:
+        if getattr(args, "output", None) not in (None, "-"):
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # nothing is written there
+            return None
+        return "standard output is closed: there is nowhere to write (redirect it to a file, or to /dev/null)"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamchat`` command; returns the exit status."""
-    os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)  # read when Textual is first imported, below
+    started_at = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started_at = started_at  # headless figures count from the command's start: what the user waited
+    problem = closed_streams(args)
+    if problem is not None:
+        print(f"streamchat: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:
         print(f"streamchat: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.command not in QUIET_COMMANDS or getattr(args, "json", False):
         for issue in settings.config_issues:
             print(f"streamchat: config: {issue}", file=sys.stderr)

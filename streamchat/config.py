@@ -11,10 +11,12 @@ environment, while ``default_profile`` sits at the config file's level.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from streamchat.config_file import ConfigFile, load_config
 from streamchat.config_schema import McpServerConfig, Profile
@@ -241,4 +243,25 @@ def load_settings(
     profiles = tuple(_with_key(p, {**file_values, **env}) for p in cfg.profiles.values())
     values.update(theme=cfg.theme, always_allow=cfg.always_allow, profiles=profiles,
                   mcp_servers=tuple(cfg.mcp.values()), config_issues=tuple(issues))
+    if values.get("base_url"):
+        chosen_url = profile is not None and chosen and profile_values(profile).get("base_url")
+        origin = ("--base-url" if "base_url" in flags else f"profile {chosen!r}'s base_url" if chosen_url
+                  else "OPENAI_BASE_URL" if "base_url" in env_values else f"profile {name!r}'s base_url")
+        check_url(origin, str(values["base_url"]))
     return Settings(**values)
+
+
+def check_url(name: str, url: str) -> None:
+    """Raise ``SettingsError`` unless ``url`` is an http(s) URL with a host (``name`` says where it was set)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return
+    secret = "@" in url or url.strip().startswith(("sk-", "pk-", "rk-"))  # never echo a credential
+    shown = "" if secret else f"={url!r}"
+    host = re.match(r"([\w.-]+)(:\d+)?(/|$)", url.strip())  # an address without its scheme?
+    looks_like_host = host is not None and ("." in host[1] or host[2] or host[1] == "localhost")
+    local = host is not None and (host[2] or host[1] == "localhost" or host[1].replace(".", "").isdigit())
+    scheme = "http" if local else "https"
+    hint = f" (did you mean {scheme}://{url.strip()}?)" if looks_like_host and not secret else ""
+    raise SettingsError(f"{name}{shown} is not a URL{hint}: give the server's address with http:// or https://, "
+                        f"e.g. http://localhost:11434/v1")

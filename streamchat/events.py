@@ -24,10 +24,15 @@ ErrorKind = Literal[
     "stream_error",
     "incomplete",
     "config",
+    "context_length",
     "tool_rounds",
     "unknown",
 ]
 """The kinds of failure a turn can end with."""
+
+SETTINGS_KINDS: frozenset[str] = frozenset({"config", "auth", "not_found"})
+"""Error kinds that mean a setting is wrong (the address, the key, the model, the mode): sending the
+same request again cannot help; ``ask`` exits 2 for them."""
 
 TurnStatus = Literal["complete", "stopped", "error", "incomplete", "length"]
 """How an assistant message (and so a turn) ended."""
@@ -218,8 +223,11 @@ class Retrying(Event):
 
 @dataclass(frozen=True)
 class RequestStats:
-    """Timing of one request, in milliseconds from when it was sent."""
+    """Timing of one request, in milliseconds from when it was sent (``sent_ms`` aside)."""
 
+    sent_ms: float | None = None
+    """When the request left, in ms after the user sent the prompt: the time spent before it (making the
+    backend, loading a model, waiting out a retry, earlier tool rounds). None when not known."""
     headers_ms: float | None = None
     """Time until the response headers arrived."""
     ttft_ms: float | None = None
@@ -245,9 +253,9 @@ class TurnDone(Event):
     finish_reason: str | None
     """The last response's finish_reason, if any."""
     ttft_ms: float | None
-    """Time from the start of the turn to the first visible token."""
+    """Time from the moment the user sent the prompt to the first visible token (what the user waited)."""
     total_ms: float
-    """Time from the start of the turn to its end."""
+    """Time from the moment the user sent the prompt to the end of the turn."""
     tokens: int
     """Completion tokens over all the turn's requests."""
     tokens_per_s: float | None = None
@@ -256,6 +264,10 @@ class TurnDone(Event):
     """How many model requests the turn made."""
     requests: list[RequestStats] = field(default_factory=list)
     """Per-request timing, in order."""
+    request_sent_ms: float | None = None
+    """When the request that brought the first token left, in ms after the user sent the prompt: the part
+    of ``ttft_ms`` spent before the request (making the backend, loading a model, retries); the rest is
+    the server's. None without a first token."""
     type: Literal["done"] = "done"
     """Tag: ``done``."""
 

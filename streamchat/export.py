@@ -12,6 +12,7 @@ from typing import Any
 
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage
 from streamchat.store import Conversation
+from streamchat.timing import SPLIT_SHOWN_MS
 
 JSON_FORMAT = "streamchat.conversation"
 """The ``format`` tag of a JSON export."""
@@ -34,6 +35,32 @@ def fenced(text: str, info: str = "") -> str:
     return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def closed_fences(text: str) -> str:
+    """``text`` with a code fence it leaves open closed, so what follows it is not swallowed as code.
+
+    An answer stopped (or cut off) inside a fenced block leaves the fence open; in an export,
+    everything after it would render as code. Fences are read as CommonMark does: up to three
+    spaces, three or more backticks or tildes; a closing fence is as long or longer, with nothing after.
+    """
+    opened: str | None = None
+    for line in text.splitlines():
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        fence, rest = match.groups()
+        if opened is None:
+            if not (fence[0] == "`" and "`" in rest):  # a backtick fence's info string has no backtick
+                opened = fence
+        elif fence[0] == opened[0] and len(fence) >= len(opened) and not rest.strip():
+            opened = None
+    if opened is None:
+        return text
+    return f"{text.rstrip(chr(10))}\n{opened}"
+
+
 def quoted(text: str) -> str:
     """``text`` as a Markdown blockquote."""
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines() or [""])
@@ -44,14 +71,22 @@ def _seconds(ms: float) -> str:
 
 
 def timing_line(stats: dict[str, Any] | None) -> str:
-    """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none)."""
+    """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none).
+
+    First token and total count from when the user sent the prompt (``sent_ms`` is added to the
+    request's own figures), and say how much came before the request when that is worth saying.
+    Stats saved before ``sent_ms`` existed are shown as they were measured, from the request.
+    """
     if not stats:
         return ""
     parts = []
+    sent = stats.get("sent_ms")
+    before = float(sent) if sent is not None else 0.0
     if stats.get("ttft_ms") is not None:
-        parts.append(f"first token {_seconds(float(stats['ttft_ms']))}")
+        split = f" ({_seconds(before)} before sending)" if before >= SPLIT_SHOWN_MS else ""
+        parts.append(f"first token {_seconds(before + float(stats['ttft_ms']))}{split}")
     if stats.get("total_ms") is not None:
-        parts.append(f"total {_seconds(float(stats['total_ms']))}")
+        parts.append(f"total {_seconds(before + float(stats['total_ms']))}")
     if stats.get("tokens"):
         parts.append(f"{int(stats['tokens'])} tokens")
     if stats.get("tokens_per_s") is not None:
@@ -75,6 +110,31 @@ def describe_approval(saved: dict[str, Any]) -> str:
         return "allowed" if saved.get("allowed") else "denied"
 
 
+def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
+    """The timing of a whole turn from its requests' stats (in their form): first token, total, tokens.
+
+    ``sent_ms`` is that of the request that brought the first token, so ``timing_line`` counts the first
+    token from the user's send; the total runs to the end of the last request.
+    """
+    stats = [message.stats for message in messages if message.role == "assistant" and message.stats]
+    if not stats:
+        return None
+    if len(stats) == 1:
+        return stats[0]
+    first = next((s for s in stats if s.get("ttft_ms") is not None), stats[0])
+    tokens = sum(int(s.get("tokens") or 0) for s in stats)
+    last = stats[-1]
+    if first.get("sent_ms") is not None and last.get("sent_ms") is not None and last.get("total_ms") is not None:
+        end = float(last["sent_ms"]) + float(last["total_ms"])  # from the user's send
+        return {"sent_ms": first["sent_ms"], "ttft_ms": first.get("ttft_ms"),
+                "total_ms": end - float(first["sent_ms"]), "tokens": tokens}
+    return {  # saved before sent_ms existed: the requests' own figures
+        "ttft_ms": first.get("ttft_ms"),
+        "total_ms": sum(float(s.get("total_ms") or 0.0) for s in stats),
+        "tokens": tokens,
+    }
+
+
 def _arguments(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
@@ -88,9 +148,10 @@ def _assistant(message: ChatMessage) -> list[str]:
     if meta:
         blocks.append(f"*{' · '.join(meta)}*")
     if message.reasoning:
-        blocks.append(f"<details><summary>Reasoning</summary>\n\n{message.reasoning.strip()}\n\n</details>")
+        blocks.append(f"<details><summary>Reasoning</summary>\n\n{closed_fences(message.reasoning.strip())}"
+                      f"\n\n</details>")
     if message.content:
-        blocks.append(message.content.strip("\n"))
+        blocks.append(closed_fences(message.content.strip("\n")))
     for call in message.tool_calls:
         blocks.append(f"**Tool call:** `{call.name}` ({call.id})")
         blocks.append(fenced(_arguments(call.arguments), "json"))
@@ -106,7 +167,7 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
     if message.role == "user":
         if message.content == CONTINUE_PROMPT:  # sent by "continue answer", not typed
             return ["*↳ continued*"]
-        return ["## You", message.content.strip("\n")]
+        return ["## You", closed_fences(message.content.strip("\n"))]
     if message.role == "assistant":
         return _assistant(message)
     if message.role == "tool":
@@ -115,7 +176,7 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
         return [f"**{label}:** `{message.name or 'tool'}` ({message.tool_call_id}){decision}", fenced(message.content)]
     if message.content == system_shown:
         return []
-    return ["## System", message.content.strip("\n")]
+    return ["## System", closed_fences(message.content.strip("\n"))]
 
 
 def to_markdown(conversation: Conversation) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -15,6 +16,7 @@ from typing import TextIO
 from streamchat.agent import Agent
 from streamchat.approval import Approval, ApprovalPolicy
 from streamchat.events import (
+    SETTINGS_KINDS,
     AnyEvent,
     ErrorEvent,
     ReasoningDelta,
@@ -33,7 +35,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 """The turn ended with an error or an incomplete stream."""
 EXIT_CONFIG = 2
-"""Settings or installation problem: nothing was asked."""
+"""Settings or installation problem: nothing was asked, or the server said a setting is wrong
+(the address is not the API, the key was rejected, no such model)."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C: what had streamed was already printed."""
 EXIT_BROKEN_PIPE = 141
@@ -70,12 +73,16 @@ class HeadlessOutput:
     sanitize: bool = True
     """Strip escape sequences from model text (on when stdout is a terminal)."""
     secret: str | None = None
-    """The API key, masked in the answer text (even when the stream cuts it in two)."""
+    """The API key, masked in the answer and the reasoning (even when the stream cuts it in two)."""
+    dim: bool = False
+    """Show the reasoning dim (on when stderr is a terminal)."""
     _ended_with_newline: bool = True
     _answered: bool = False
     _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
     _mask: SecretMask | None = None
     _reasoning: StreamSanitizer = field(default_factory=StreamSanitizer)
+    _reasoning_mask: SecretMask | None = None
+    _reasoning_line_open: bool = False
 
     def write(self, event: AnyEvent) -> None:
         """Show one event."""
@@ -85,17 +92,17 @@ class HeadlessOutput:
             self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
             return
+        if self._mask is None or self._reasoning_mask is None:
+            self._mask, self._reasoning_mask = SecretMask(self.secret), SecretMask(self.secret)
         if not isinstance(event, ReasoningDelta):
-            self.err.write(self._reasoning.flush())
-        if self._mask is None:
-            self._mask = SecretMask(self.secret)
+            self._end_reasoning()
         if not isinstance(event, TextDelta):
             self._show(self._mask.flush())
             self._text(self._answer.flush())
         if isinstance(event, TextDelta):
             self._show(self._mask.feed(event.text))
         elif isinstance(event, ReasoningDelta):
-            self.err.write(self._reasoning.feed(event.text))
+            self._think(self._reasoning.feed(self._reasoning_mask.feed(event.text)))
         elif isinstance(event, ToolCallComplete):
             self._line(f"⚙ {event.name}({strip_control(event.arguments)})")
         elif isinstance(event, ToolResult):
@@ -112,6 +119,8 @@ class HeadlessOutput:
                        f"attempt {event.attempt} of {event.attempts} in {event.wait_s:.1f} s")
         elif isinstance(event, ErrorEvent):
             self._line(f"error ({event.kind}): {strip_control(event.message)}")
+            if event.kind == "context_length":
+                self._line("note: shorten the prompt (or the text piped in), or use a model with a larger context")
         elif isinstance(event, TurnDone):
             if not self._ended_with_newline:
                 self.out.write("\n")
@@ -121,6 +130,28 @@ class HeadlessOutput:
                 self._line("note: the answer was cut at the token limit (finish_reason: length)")
             elif event.status == "complete" and not self._answered:
                 self._line("note: the model's answer was empty")
+
+    def _think(self, text: str) -> None:
+        """Reasoning goes to stderr (dim on a terminal), apart from the answer on stdout."""
+        if not text:
+            return
+        if not self._ended_with_newline:  # both may be the same terminal: start on a line of its own
+            self.out.write("\n")
+            self.out.flush()
+            self._ended_with_newline = True
+        self.err.write(f"\x1b[2m{text}\x1b[22m" if self.dim else text)
+        self.err.flush()
+        self._reasoning_line_open = not text.endswith("\n")
+
+    def _end_reasoning(self) -> None:
+        """The reasoning ended: what was held back, then a line break, so the answer starts on its own line."""
+        if self._reasoning_mask is not None:
+            self._think(self._reasoning.feed(self._reasoning_mask.flush()))
+        self._think(self._reasoning.flush())
+        if self._reasoning_line_open:
+            self.err.write("\n")
+            self.err.flush()
+            self._reasoning_line_open = False
 
     def _show(self, text: str) -> None:
         self._text(self._answer.feed(text) if self.sanitize else text)
@@ -142,30 +173,44 @@ class HeadlessOutput:
         self.err.flush()
 
 
-async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True) -> int:
-    """Run one turn and write its events; returns the exit status."""
+async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True,
+              asked_at: float | None = None) -> int:
+    """Run one turn and write its events; returns the exit status.
+
+    ``asked_at`` (on ``time.perf_counter``) is when the user asked, the command's start: the turn's
+    figures count from then, start-up included, since that is what the user waited.
+    """
     history: list[ChatMessage] = []
     if agent.settings.system_prompt:
         history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
     if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
         output.err.write(f"note: {agent.backend.name} model cannot call tools; answering without them.\n")
     status = EXIT_FAILED
+    failed: ErrorEvent | None = None
     try:
-        async with aclosing(agent.run_turn(history, prompt, stream=stream)) as events:
+        waited = 0.0 if asked_at is None else time.perf_counter() - asked_at
+        async with aclosing(agent.run_turn(history, prompt, stream=stream, waited_s=waited)) as events:
             async for event in events:
                 output.write(event)
+                if isinstance(event, ErrorEvent):
+                    failed = event
                 if isinstance(event, TurnDone):
                     status = EXIT_OK if event.status in ("complete", "length") else EXIT_FAILED
+                    if failed is not None and failed.kind in SETTINGS_KINDS:
+                        status = EXIT_CONFIG  # a wrong address, key or model: asking again as is cannot help
     finally:
         await agent.backend.aclose()
     return status
 
 
-def read_prompt(argument: str | None, stdin: TextIO = sys.stdin) -> str | None:
-    """The prompt from the argument, or from stdin when it is absent or ``-``."""
-    if argument is not None and argument != "-":
-        return argument
-    if stdin.isatty():
-        return None
-    text = stdin.read().strip()
-    return text or None
+def read_prompt(argument: str | None, stdin: TextIO | None = None) -> str | None:
+    """The prompt: the argument, then what was piped in (stdin is not a terminal) after a blank line.
+
+    Without an argument, or with ``-``, what was piped in alone. None when there is neither.
+    """
+    stdin = sys.stdin if stdin is None else stdin
+    piped = "" if stdin.isatty() else stdin.read()
+    if argument is None or argument == "-":
+        return piped.strip() or None
+    piped = piped.strip("\n").rstrip()  # the first line keeps its indentation (code, say)
+    return f"{argument}\n\n{piped}" if piped.strip() else argument

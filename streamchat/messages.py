@@ -18,7 +18,7 @@ Role = Literal["system", "user", "assistant", "tool"]
 """Who wrote a message."""
 
 STOPPED_NOTE = "[stopped by the user]"
-"""Appended to the API form of a stopped answer so the model knows it was cut."""
+"""Appended to the API form of an answer cut short (see ``cut_short``) so the model knows it was cut."""
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
 """The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
 
@@ -89,7 +89,7 @@ class ChatMessage:
             return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
         message: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.role == "assistant":
-            if self.status == "stopped" and not self.tool_calls:
+            if cut_short(self) and not self.tool_calls:
                 message["content"] = f"{self.content}\n{STOPPED_NOTE}" if self.content else STOPPED_NOTE
             if self.tool_calls:
                 message["tool_calls"] = [call.to_api() for call in self.tool_calls]
@@ -106,6 +106,12 @@ class ChatMessage:
         fields["tool_calls"] = [ToolCall(**call) for call in fields.get("tool_calls") or []]
         known = cls.__dataclass_fields__
         return cls(**{key: value for key, value in fields.items() if key in known})
+
+
+def cut_short(message: ChatMessage) -> bool:
+    """True for an answer ended before the model finished, by no error: stopped by the user, or saved only by a
+    checkpoint (the app was killed mid-answer). Both are sent back the same way, live or reopened."""
+    return message.status == "stopped" or (message.status == "incomplete" and not message.error)
 
 
 def produced_nothing(message: ChatMessage) -> bool:

@@ -30,10 +30,13 @@ SAME_TOTAL_MS = 300.0
 
 @dataclass
 class SideResult:
-    """What one side of a race saw, in milliseconds from the race's start."""
+    """What one side of a race saw, in milliseconds from when the user asked for the race."""
 
     mode: Mode
     """``streaming`` or ``blocking``."""
+    ready_ms: float = 0.0
+    """When the request left: the time spent getting ready first (making the agents, loading models),
+    included in every figure below, since the user waited for it too."""
     ttft_ms: float | None = None
     """When the first visible text appeared (for blocking, that is the total)."""
     total_ms: float | None = None
@@ -54,6 +57,7 @@ class SideResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (without the per-token arrivals)."""
         return {
+            "ready_ms": _round(self.ready_ms),
             "ttft_ms": _round(self.ttft_ms), "total_ms": _round(self.total_ms), "tokens": self.tokens,
             "tokens_per_s": _round(self.tokens_per_s), "chars": len(self.text),
             "error": None if self.error is None else {"kind": self.error.kind, "message": self.error.message},
@@ -128,12 +132,17 @@ async def run_side(
     mode: Mode,
     *,
     started_at: float | None = None,
+    ready_ms: float = 0.0,
     clock: Clock = time.perf_counter,
     listener: SideListener | None = None,
 ) -> SideResult:
-    """Run one side; cancelling it marks the result stopped and re-raises."""
+    """Run one side; cancelling it marks the result stopped and re-raises.
+
+    Figures count from ``started_at`` (when the user asked; default now), of which ``ready_ms`` went
+    on getting ready before this call.
+    """
     start = clock() if started_at is None else started_at
-    result = SideResult(mode)
+    result = SideResult(mode, ready_ms=ready_ms)
     history: list[ChatMessage] = []
     if agent.settings.system_prompt:
         history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
@@ -191,21 +200,24 @@ class RaceResult:
                 "verdict": None if self.verdict is None else self.verdict.to_dict()}
 
 
-async def run_race(streaming_agent: Agent, blocking_agent: Agent, prompt: str, *,
+async def run_race(streaming_agent: Agent, blocking_agent: Agent, prompt: str, *, asked_at: float | None = None,
                    clock: Clock = time.perf_counter, listener: SideListener | None = None) -> RaceResult:
     """Start both sides at the same moment and wait for both (an error on one leaves the other running).
 
-    Backends that load a model first (the local one) load it before the clock starts.
+    Backends that load a model first (the local one) load it before both requests leave. The figures
+    count from ``asked_at`` (on ``clock``; default now), when the user asked: getting ready is part of
+    what they waited, and each side's ``ready_ms`` says how much.
     """
+    start = clock() if asked_at is None else asked_at
     for agent in (streaming_agent, blocking_agent):
         load = getattr(agent.backend, "load", None)
         if load is not None:
             await load()
-    start = clock()
-    stream_task = asyncio.create_task(run_side(streaming_agent, prompt, "streaming", started_at=start, clock=clock,
-                                               listener=listener))
-    block_task = asyncio.create_task(run_side(blocking_agent, prompt, "blocking", started_at=start, clock=clock,
-                                              listener=listener))
+    ready_ms = (clock() - start) * 1000.0
+    stream_task = asyncio.create_task(run_side(streaming_agent, prompt, "streaming", started_at=start,
+                                               ready_ms=ready_ms, clock=clock, listener=listener))
+    block_task = asyncio.create_task(run_side(blocking_agent, prompt, "blocking", started_at=start,
+                                              ready_ms=ready_ms, clock=clock, listener=listener))
     try:
         streaming, blocking = await asyncio.gather(stream_task, block_task)
     finally:

@@ -11,6 +11,10 @@ from streamchat.events import RequestStats
 Clock = Callable[[], float]
 """A monotonic clock in seconds (``time.perf_counter`` unless a test gives another)."""
 
+SPLIT_SHOWN_MS = 100.0
+"""When a request left at least this long after the user sent the prompt, a time to first token shown
+says how much of it came before the request (making the backend, loading a model, waiting out a retry)."""
+
 
 def percentile(values: list[float], fraction: float) -> float | None:
     """The value below which ``fraction`` of ``values`` fall (nearest rank), or None if empty."""
@@ -27,6 +31,8 @@ class RequestTimer:
 
     clock: Clock = time.perf_counter
     """Where time comes from."""
+    turn_start: float | None = None
+    """When the user sent the prompt this request serves (None: not known); ``sent_ms`` counts from it."""
     sent_at: float = 0.0
     """When the request was sent."""
     headers_at: float | None = None
@@ -95,6 +101,7 @@ class RequestTimer:
         p50 = percentile(self.gaps, 0.5)
         p95 = percentile(self.gaps, 0.95)
         return RequestStats(
+            sent_ms=None if self.turn_start is None else (self.sent_at - self.turn_start) * 1000.0,
             headers_ms=self._ms(self.headers_at),
             ttft_ms=self._ms(self.first_token_at),
             total_ms=self._ms(self.ended_at),

@@ -56,6 +56,7 @@ __all__ = [
     "split_words",
     "text_response",
     "tool_call_response",
+    "web_page",
 ]
 
 CREATED = 1_700_000_000
@@ -130,6 +131,11 @@ class Response:
     body: dict[str, Any] | None = None
     headers_delay: float = 0.0
     """Wait this long (watching for disconnect) before sending the status line."""
+    raw_body: bytes | None = None
+    """Send these bytes as the whole body, whatever the request (with ``status`` and ``headers``;
+    ``Content-Type`` defaults to ``text/html``): a web page, a proxy's error page."""
+    always_stream: bool = False
+    """Stream the steps even to a ``"stream": false`` request (a server that only streams)."""
 
 
 # --------------------------------------------------------------------------- recording
@@ -422,6 +428,15 @@ def error_response(
     return Response(status=status, headers=headers, body=body)
 
 
+WEB_PAGE = b"<!doctype html><html><head><title>Chat</title></head><body><div id=app></div></body></html>"
+"""What a web UI serves at its root, for tests of a base URL that is not the API."""
+
+
+def web_page(status: int = 200, body: bytes = WEB_PAGE) -> Response:
+    """An HTML page with ``status`` (a web UI's address, a 404 page, a proxy's error page)."""
+    return Response(status=status, raw_body=body)
+
+
 def _aggregate(steps: list[Step]) -> dict[str, Any]:
     """Build a ``chat.completion`` body from a streaming script's chunks."""
     content: list[str] = []
@@ -603,6 +618,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _send_raw(self, resp: Response) -> None:
+        assert resp.raw_body is not None
+        self.send_response(resp.status)
+        headers = {"Content-Type": "text/html; charset=utf-8", **resp.headers}
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(resp.raw_body)))
+        self.end_headers()
+        self.wfile.write(resp.raw_body)
+
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             parts: list[bytes] = []
@@ -666,8 +691,12 @@ class _Handler(BaseHTTPRequestHandler):
             if outcome != "ok":
                 self._interrupted(rec, outcome)
                 return
+        if resp.raw_body is not None:
+            self._send_raw(resp)
+            self._finished(rec)
+            return
         body_only = resp.body is not None and all(isinstance(step, Delay) for step in resp.steps)
-        if resp.status == 200 and rec.stream and not body_only:
+        if resp.status == 200 and (rec.stream or resp.always_stream) and not body_only:
             self._stream(rec, resp)
             return
         # A JSON answer (error status, non-streaming request, or a body-plus-delays script):

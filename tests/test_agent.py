@@ -188,6 +188,22 @@ async def test_timing_uses_server_usage_and_measures_first_token(fake_server: Fa
     assert stats.headers_ms is not None and stats.gap_p50_ms is not None and stats.gap_p50_ms >= 30
 
 
+async def test_first_token_counts_from_when_the_user_sent_the_prompt(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(tool_call_response([("c1", "calculator", {"expression": "1+1"})]), text_response("Two."))
+    history: list[ChatMessage] = []
+    events = await run(make_agent(fake_server, tmp_path), history, "sent a while ago", waited_s=5.0)
+    done = events[-1]
+    assert isinstance(done, TurnDone) and done.ttft_ms is not None and done.request_sent_ms is not None
+    first, second = done.requests
+    assert first.sent_ms is not None and 5000 <= first.sent_ms < done.ttft_ms, "the wait before the request counts"
+    assert done.request_sent_ms == first.sent_ms
+    assert done.ttft_ms == pytest.approx(first.sent_ms + (first.ttft_ms or 0.0))  # before sending + the server
+    assert second.sent_ms is not None and second.sent_ms > first.sent_ms + (first.total_ms or 0.0)
+    assert done.total_ms >= second.sent_ms + (second.total_ms or 0.0)
+    saved = [m.stats for m in history if m.role == "assistant"]
+    assert [stats and stats["sent_ms"] for stats in saved] == [first.sent_ms, second.sent_ms], "saved with the answer"
+
+
 async def test_blocking_mode_runs_tools_too(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(blocking_response("", tool_calls=[("b1", "calculator", {"expression": "5*5"})]),
                         blocking_response("25 it is"))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_server import (
     Delay,
     FakeServer,
@@ -20,6 +21,7 @@ from fake_server import (
     error_response,
     text_response,
     tool_call_response,
+    web_page,
 )
 
 KEY = "sk-cli-test-key-987654321"
@@ -33,8 +35,9 @@ def cli_env(server: FakeServer, tmp_path: Path) -> dict[str, str]:
 
 
 def ask(server: FakeServer, tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "streamchat", "ask", *args], input=stdin, capture_output=True,
-                          text=True, env=cli_env(server, tmp_path), cwd=tmp_path, timeout=60)
+    feed: dict[str, Any] = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run([sys.executable, "-m", "streamchat", "ask", *args], capture_output=True, text=True,
+                          env=cli_env(server, tmp_path), cwd=tmp_path, timeout=60, **feed)
 
 
 def ndjson(text: str) -> list[dict[str, Any]]:
@@ -58,6 +61,10 @@ def test_json_events_for_a_tool_turn(fake_server: FakeServer, tmp_path: Path) ->
     assert done["requests"][1]["tokens"] == 5, "the server's usage figure replaces the chunk count"
     assert done["tokens"] == done["requests"][0]["tokens"] + 5
     assert done["ttft_ms"] > 0 and done["total_ms"] >= done["ttft_ms"]
+    # Counted from the command's start (importing the SDK takes well over 50 ms), split in two:
+    first = done["requests"][0]
+    assert done["request_sent_ms"] == first["sent_ms"] > 50
+    assert done["ttft_ms"] == pytest.approx(first["sent_ms"] + first["ttft_ms"], abs=0.01)
 
 
 def test_text_mode_streams_answer_to_stdout_and_tools_to_stderr(fake_server: FakeServer, tmp_path: Path) -> None:
@@ -77,14 +84,77 @@ def test_prompt_from_stdin_and_no_stream(fake_server: FakeServer, tmp_path: Path
     assert fake_server.requests[0].messages[-1]["content"] == "question from a pipe"
 
 
+def test_piped_text_is_sent_after_the_prompt(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(text_response("It prints hi."))
+    result = ask(fake_server, tmp_path, "explain this", stdin="    print('hi')\n")
+    assert result.returncode == 0, result.stderr
+    assert fake_server.requests[0].messages[-1]["content"] == "explain this\n\n    print('hi')"
+
+
+def test_with_stdout_closed_ask_says_so_and_asks_nothing(fake_server: FakeServer, tmp_path: Path) -> None:
+    result = subprocess.run(["sh", "-c", 'exec "$0" -m streamchat ask hi >&-', sys.executable],
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli_env(fake_server, tmp_path),
+                            cwd=tmp_path, timeout=60, text=True)
+    assert result.returncode == 2
+    assert result.stderr == ("streamchat: standard output is closed: there is nowhere to write "
+                             "(redirect it to a file, or to /dev/null)\n")
+    assert fake_server.requests == []
+
+
+def test_full_screen_commands_refuse_without_a_terminal(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "STREAMCHAT_"))}
+    env["STREAMCHAT_DATA_DIR"] = str(tmp_path / "data")
+    for command, alternative in (([], "streamchat ask"), (["race", "x"], "streamchat race --json"),
+                                 (["demo", "1"], "streamchat ask")):
+        result = subprocess.run([sys.executable, "-m", "streamchat", *command], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, env=env, cwd=tmp_path, timeout=30)
+        assert result.returncode == 2, command
+        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+        assert "needs a terminal" in result.stderr and alternative in result.stderr
+
+
+@pytest.mark.parametrize(("typed", "why"), [("x", "'x' is not a demo number; choose 1 to 4"),
+                                            ("7", "There is no demo 7; choose 1 to 4")])
+def test_an_invalid_demo_choice_says_why(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                         typed: str, why: str) -> None:
+    from streamchat.cli import main
+    from streamchat.commands import chat
+
+    monkeypatch.setattr(chat, "on_a_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: typed)
+    monkeypatch.setattr(chat, "run_app", lambda *a, **k: pytest.fail("no demo should open"))
+    assert main(["demo"]) == 2
+    assert capsys.readouterr().err == f"streamchat: {why}.\n"
+
+
 def test_error_gives_nonzero_exit_an_error_event_and_no_key(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(error_response(401, f"Incorrect API key provided: {KEY}"))
     result = ask(fake_server, tmp_path, "--json", "hi")
-    assert result.returncode == 1
+    assert result.returncode == 2, "a rejected key is a bad setting"
     events = ndjson(result.stdout)
     assert [e["type"] for e in events] == ["error", "done"]
     assert events[0]["kind"] == "auth"
     assert KEY not in result.stdout + result.stderr
+
+
+def test_an_address_that_is_not_the_api_is_named_and_exits_2(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(web_page())
+    result = ask(fake_server, tmp_path, "hi")
+    assert result.returncode == 2
+    assert "answers with a web page, not the OpenAI API" in result.stderr and "Traceback" not in result.stderr
+    env = {**cli_env(fake_server, tmp_path), "OPENAI_BASE_URL": "notaurl", "STREAMCHAT_MAX_RETRIES": "2"}
+    result = subprocess.run([sys.executable, "-m", "streamchat", "ask", "hi"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "OPENAI_BASE_URL='notaurl' is not a URL" in result.stderr
+    assert len(fake_server.requests) == 1
+
+
+def test_a_prompt_too_long_for_the_model_says_what_to_shorten(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(error_response(400, "maximum context length is 4096 tokens", code="context_length_exceeded"))
+    result = ask(fake_server, tmp_path, "hi")
+    assert result.returncode == 1
+    assert "too long for the model's context window" in result.stderr and "shorten the prompt" in result.stderr
 
 
 def test_incomplete_stream_exits_nonzero_keeping_text(fake_server: FakeServer, tmp_path: Path) -> None:
@@ -98,7 +168,8 @@ def test_incomplete_stream_exits_nonzero_keeping_text(fake_server: FakeServer, t
 def test_ctrl_c_exits_130_and_keeps_printed_text(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(Response([chunk({"content": "first words "}), Delay(30)]))
     proc = subprocess.Popen([sys.executable, "-m", "streamchat", "ask", "tell me"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env(fake_server, tmp_path), cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, env=cli_env(fake_server, tmp_path), cwd=tmp_path,
+                            stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
     deadline = time.monotonic() + 20
     seen = ""
@@ -124,7 +195,7 @@ def test_help_and_version_do_not_import_openai_or_textual() -> None:
 def test_bad_setting_value_is_a_clear_message(tmp_path: Path) -> None:
     env = {**os.environ, "STREAMCHAT_TIMEOUT": "soon"}
     result = subprocess.run([sys.executable, "-m", "streamchat", "ask", "x"], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=30)
+                            env=env, cwd=tmp_path, timeout=30, stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert "STREAMCHAT_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
 
@@ -132,7 +203,8 @@ def test_bad_setting_value_is_a_clear_message(tmp_path: Path) -> None:
 def test_reader_closing_the_pipe_early_is_quiet(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(text_response([f"line {i}\n" for i in range(2000)]))
     proc = subprocess.Popen([sys.executable, "-m", "streamchat", "ask", "--json", "lots"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=cli_env(fake_server, tmp_path), cwd=tmp_path)
+                            stderr=subprocess.PIPE, env=cli_env(fake_server, tmp_path), cwd=tmp_path,
+                            stdin=subprocess.DEVNULL)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()
@@ -156,6 +228,32 @@ async def test_on_a_terminal_escape_sequences_cut_across_chunks_are_removed_whol
     status = await ask_headless(make_agent(settings), "go", HeadlessOutput(out, err, sanitize=True))
     assert status == 0
     assert out.getvalue() == "red RED title  clip  end \n"  # the unfinished last one is dropped at the end too
+
+
+async def test_on_a_terminal_reasoning_is_dim_on_stderr_and_the_answer_starts_on_its_own_line(
+        fake_server: FakeServer) -> None:
+    import io
+
+    from streamchat.config import Settings
+    from streamchat.factory import make_agent
+    from streamchat.headless import HeadlessOutput
+    from streamchat.headless import ask as ask_headless
+
+    key = "sk-reasoning-key-123456"
+    fake_server.enqueue(Response([chunk({"role": "assistant", "content": ""}), chunk({"reasoning_content": "Two "}),
+                                  chunk({"reasoning_content": f"plus two; key {key[:8]}"}),
+                                  chunk({"reasoning_content": key[8:]}), chunk({"content": "Four."}),
+                                  chunk({}, finish_reason="stop")]))
+    settings = Settings(base_url=fake_server.base_url, api_key=key, max_retries=0, tools_enabled=False)
+    out, err = io.StringIO(), io.StringIO()
+    status = await ask_headless(make_agent(settings), "2+2?", HeadlessOutput(out, err, secret=key, dim=True))
+    assert status == 0
+    assert out.getvalue() == "Four.\n", "the answer alone on stdout"
+    shown = err.getvalue()
+    assert shown.startswith("\x1b[2mTwo \x1b[22m") and shown.endswith("\x1b[22m\n"), repr(shown)
+    assert key not in shown and "***" in shown
+    plain = shown.replace("\x1b[2m", "").replace("\x1b[22m", "")
+    assert plain == "Two plus two; key ***\n"
 
 
 def test_an_empty_answer_is_noted_on_stderr(fake_server: FakeServer, tmp_path: Path) -> None:

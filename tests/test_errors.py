@@ -9,11 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_server import Drop, FakeServer, Response, SSEError, Stall, chunk, error_response, text_response
+from fake_server import (
+    Drop,
+    FakeServer,
+    Raw,
+    Response,
+    SSEError,
+    Stall,
+    chunk,
+    error_response,
+    text_response,
+    web_page,
+)
 
 from streamchat.agent import Agent
+from streamchat.backends.mistakes import shown_url, suggested_url
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config import Settings, SettingsError, load_settings
 from streamchat.events import ErrorEvent, Retrying, TurnDone
 from streamchat.messages import ChatMessage
 
@@ -121,6 +133,79 @@ async def test_an_error_after_retrying_says_how_many_attempts_were_made(fake_ser
     [error] = [e for e in events if isinstance(e, ErrorEvent)]
     assert len(fake_server.requests) == 2
     assert error.message.endswith("Try again in 20s. Retry after 0 s. (2 attempts)")  # one period, and the count
+
+
+def web_page_error(status: int) -> Response:
+    return web_page(status, b"<html><body><h1>Bad Gateway</h1></body></html>")
+
+
+SETUP_MISTAKES = [
+    (web_page(), {}, "config", "answers with a web page, not the OpenAI API. Check the base URL"),
+    (web_page(404), {}, "config", "There is no chat-completions API at http://127.0.0.1"),
+    (error_response(404, "FakeServer: no route"), {"cut": "/v1"}, "config", "(404). Did you mean http://127.0.0.1:"),
+    (Response(raw_body=b'{"id": "x", "choices": []}', headers={"Content-Type": "application/json"}), {}, "config",
+     "one JSON body instead of a stream"),
+    (Response(text_response("streamed anyway").steps, always_stream=True), {"stream": False}, "config",
+     "streamed its answer although streaming was off"),
+    (web_page(), {"stream": False}, "config", "answers with a web page"),
+    (partial(Raw(b"data: {not json\n\n")), {}, "stream_error", "not valid JSON"),
+    (error_response(400, "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.",
+                    code="context_length_exceeded"), {}, "context_length", "too long for the model's context window"),
+    (error_response(400, "the request exceeds the available context size, try increasing it",
+                    error_type="exceed_context_size_error"), {}, "context_length", "context window"),
+    (web_page_error(502), {"max_retries": 0}, "server", "answered with a web page"),
+]
+
+
+@pytest.mark.parametrize(("script", "how", "kind", "phrase"), SETUP_MISTAKES,
+                         ids=[f"{c[2]}-{i}" for i, c in enumerate(SETUP_MISTAKES)])
+async def test_a_setup_mistake_says_what_is_wrong(fake_server: FakeServer, script: Response, how: dict[str, Any],
+                                                  kind: str, phrase: str) -> None:
+    fake_server.enqueue(script, script, script)
+    base_url = fake_server.base_url.removesuffix(how.get("cut", ""))
+    settings = Settings(base_url=base_url, api_key=KEY, max_retries=how.get("max_retries", 2), timeout=2.0)
+    agent = Agent(OpenAIBackend(settings), settings, None)
+    history: list[ChatMessage] = []
+    async with aclosing(agent.run_turn(history, "hello", stream=how.get("stream", True))) as stream:
+        events = [e async for e in stream]
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == kind, error
+    assert phrase in error.message and "<" not in error.message and "Traceback" not in error.message
+    if kind != "server":
+        assert not any(isinstance(e, Retrying) for e in events), "retried"
+
+
+async def test_a_base_url_that_is_not_a_url_is_named_and_not_retried() -> None:
+    events, history = await turn("notaurl", max_retries=2)
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == "config" and "'notaurl' is not a URL" in error.message
+    assert not any(isinstance(e, Retrying) for e in events)
+    assert history[-1].error_kind == "config"
+
+
+async def test_https_to_a_plain_http_server_suggests_http(fake_server: FakeServer) -> None:
+    events, _ = await turn(fake_server.base_url.replace("http://", "https://"), max_retries=2)
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.kind == "config" and f"Did you mean {fake_server.base_url}?" in error.message
+    assert not any(isinstance(e, Retrying) for e in events)
+
+
+def test_suggested_base_urls() -> None:
+    assert suggested_url("http://localhost:11434") == "http://localhost:11434/v1"
+    assert suggested_url("http://localhost:8000/v1/chat/completions") == "http://localhost:8000/v1"
+    assert suggested_url("https://openrouter.ai/api/v1") is None
+    assert shown_url("http://user:hunter2@host:8080/v1/") == "http://host:8080/v1"
+
+
+def test_a_base_url_setting_that_is_not_a_url_is_refused_with_its_source() -> None:
+    with pytest.raises(SettingsError, match=r"OPENAI_BASE_URL='notaurl' is not a URL"):
+        load_settings(environ={"OPENAI_BASE_URL": "notaurl"}, dotenv={})
+    with pytest.raises(SettingsError, match=r"--base-url='localhost:11434/v1' .*did you mean http://localhost:11434"):
+        load_settings({"base_url": "localhost:11434/v1"}, environ={}, dotenv={})
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"OPENAI_BASE_URL": KEY}, dotenv={})
+    assert KEY not in str(caught.value)
+    assert load_settings(environ={"OPENAI_BASE_URL": "http://localhost:11434/v1"}, dotenv={}).base_url
 
 
 def closed_port() -> int:

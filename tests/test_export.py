@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from streamchat.export import JSON_FORMAT, fenced, timing_line, to_json, to_markdown
+from streamchat.export import (
+    JSON_FORMAT,
+    closed_fences,
+    fenced,
+    timing_line,
+    to_json,
+    to_markdown,
+    turn_stats,
+)
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.store import Conversation
 
@@ -65,6 +73,40 @@ def test_fences_and_timing_helpers() -> None:
     assert fenced("a ```` b", "json") == "`````json\na ```` b\n`````"
     assert timing_line(None) == ""
     assert timing_line({"total_ms": 2500.0, "tokens": 0}) == "total 2.50 s"
+
+
+def test_the_timing_line_counts_from_when_the_user_sent_the_prompt() -> None:
+    stats = {"sent_ms": 600.0, "ttft_ms": 150.0, "total_ms": 900.0, "tokens": 3}
+    assert timing_line(stats) == "first token 750 ms (600 ms before sending) · total 1.50 s · 3 tokens"
+    assert timing_line({**stats, "sent_ms": 20.0}) == "first token 170 ms · total 920 ms · 3 tokens"
+    old = {"ttft_ms": 150.0, "total_ms": 900.0}  # saved before sent_ms existed: as measured
+    assert timing_line(old) == "first token 150 ms · total 900 ms"
+    tool_round = ChatMessage(role="assistant", tool_calls=[ToolCall("c", "calculator", "{}")],
+                             stats={"sent_ms": 500.0, "ttft_ms": 100.0, "total_ms": 300.0, "tokens": 4})
+    answer = ChatMessage(role="assistant", content="2",
+                         stats={"sent_ms": 1000.0, "ttft_ms": 50.0, "total_ms": 200.0, "tokens": 1})
+    whole = turn_stats([tool_round, ChatMessage(role="tool", tool_call_id="c", content="2"), answer])
+    assert timing_line(whole) == "first token 600 ms (500 ms before sending) · total 1.20 s · 5 tokens"
+
+
+def test_an_answer_stopped_inside_a_code_fence_exports_well_formed_markdown() -> None:
+    from markdown_it import MarkdownIt
+
+    conversation = Conversation(id="c" * 32, title="Fences", created_at=0.0, updated_at=0.0, messages=[
+        ChatMessage(role="user", content="show code"),
+        ChatMessage(role="assistant", content="Here:\n\n````python\nprint('```')\nx = 1", status="stopped",
+                    reasoning="Plan:\n~~~\nsteps"),
+        ChatMessage(role="user", content="thanks"),
+        ChatMessage(role="assistant", content="Done:\n```\nok\n```\nafter", status="complete"),
+    ])
+    text = to_markdown(conversation)
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["Fences", "You", "Assistant", "You", "Assistant"], "a fence left open swallowed the rest"
+    code = [t.content for t in tokens if t.type == "fence"]
+    assert code == ["steps\n", "print('```')\nx = 1\n", "ok\n"]
+    assert closed_fences("a\n```\nb\n```\n") == "a\n```\nb\n```\n", "a closed fence is left alone"
+    assert closed_fences("```js\nx\n``` not a close") == "```js\nx\n``` not a close\n```"
 
 
 def test_json_has_every_field_in_a_stable_order() -> None:

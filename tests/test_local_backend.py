@@ -185,14 +185,14 @@ async def test_complete_returns_the_whole_answer() -> None:
     assert timer.headers_at is not None
 
 
-async def test_a_conversation_longer_than_the_context_is_a_bad_request() -> None:
+async def test_a_conversation_longer_than_the_context_says_so() -> None:
     huge = [{"role": "user", "content": "word " * (N_CTX + 200)}]
     with pytest.raises(BackendError) as caught:
         await collect(LocalBackend(settings()), request(huge))
-    assert caught.value.kind == "bad_request" and "context window" in caught.value.message
+    assert caught.value.kind == "context_length" and "context window" in caught.value.message
     events = [event async for event in
               Agent(LocalBackend(settings()), settings(), registry=None).run_turn([], "word " * (N_CTX + 200))]
-    assert any(isinstance(event, ErrorEvent) and event.kind == "bad_request" for event in events)
+    assert any(isinstance(event, ErrorEvent) and event.kind == "context_length" for event in events)
 
 
 # -- stopping ---------------------------------------------------------------------
@@ -315,6 +315,21 @@ async def test_concurrent_first_requests_load_the_model_once_and_take_turns() ->
         assert a_end <= b_start, "two streams interleaved on one Llama"
     finally:
         unload_model(key)
+
+
+async def test_preparing_loads_and_warms_up_the_model_before_any_request() -> None:
+    backend = LocalBackend(settings(), instance="test-prepare")
+    try:
+        assert backend.loaded is None
+        await asyncio.to_thread(backend.prepare)  # as the app does once its first frame is up
+        model = backend.loaded
+        assert model is not None and model.warm
+        assert model.llama.n_tokens > 0, "no first generation ran: the first question would pay for it"
+        assert LOAD_COUNTS[backend.key] == 1
+        assert text_of(await collect(backend, request([{"role": "user", "content": "Say hi"}], 8))).strip()
+        assert LOAD_COUNTS[backend.key] == 1
+    finally:
+        unload_model(backend.key)
 
 
 async def test_two_instances_are_separate_models() -> None:

@@ -115,6 +115,8 @@ def test_race_json_prints_one_object(fake_server: FakeServer, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["streaming"]["ttft_ms"] < data["blocking"]["ttft_ms"] == data["blocking"]["total_ms"]
+    ready = data["streaming"]["ready_ms"]  # from the command's start: importing the SDK, making both agents
+    assert ready == data["blocking"]["ready_ms"] > 0 and data["streaming"]["ttft_ms"] > ready
     assert data["blocking"]["total_ms"] >= 350
     assert data["verdict"]["first_text_saved_ms"] > 0
     assert data["prompt"] == "Explain streaming"

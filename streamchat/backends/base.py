@@ -67,6 +67,14 @@ class Backend(Protocol):
         """The models the server offers (``GET /v1/models``); raises when it does not say."""
         ...
 
+    def prepare(self) -> None:
+        """Do ahead of time the slow one-time work a first request would do: imports, loading a model.
+
+        Blocking: call it in a worker thread. Requests work without it; a failure here is left for the
+        first request to report.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release connections or models."""
         ...

@@ -7,13 +7,16 @@ passed through ``redact()`` first.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import re
 import socket
+import ssl
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from streamchat.backends import mistakes
 from streamchat.events import ErrorEvent
 
 _KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-*]{6,}")
@@ -34,6 +37,11 @@ class BackendError(Exception):
         """The HTTP status, if any."""
         self.retryable = retryable
         """Whether trying again may help."""
+
+
+def error_of(event: ErrorEvent) -> BackendError:
+    """A ``BackendError`` that the agent turns back into ``event``."""
+    return BackendError(event.kind, event.message, status_code=event.status_code, retryable=event.retryable)
 
 
 MIN_SECRET_CHARS = 8
@@ -155,6 +163,27 @@ def _retry_after(exc: BaseException) -> float | None:
     return None
 
 
+def _setup_mistake(chain: list[BaseException], base_url: str | None, host: str) -> ErrorEvent | None:
+    """The error for a failure that names a mistake of the setup (see ``mistakes``), if it is one."""
+    names = {type(item).__name__ for item in chain}
+    if names & {"UnsupportedProtocol", "InvalidURL"}:
+        return mistakes.bad_url(base_url)
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return mistakes.untrusted(base_url, item.verify_message or "verification failed")
+        if isinstance(item, ssl.SSLError) and item.reason in _PLAIN_HTTP_REASONS:
+            return mistakes.not_https(base_url)
+    top = chain[0]
+    if isinstance(top, json.JSONDecodeError):  # raised by the stream itself (not a parse the SDK recovered from)
+        return mistakes.malformed_event(host, f"{top.msg}, at character {top.pos + 1}")
+    return None
+
+
+_PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                                 "HTTP_REQUEST"})
+"""``ssl.SSLError.reason`` when an https:// request met a server speaking plain HTTP."""
+
+
 def _classify(
     exc: BaseException, base_url: str | None, model: str | None, timeout: float | None, started: bool
 ) -> ErrorEvent:
@@ -163,6 +192,9 @@ def _classify(
     import openai
 
     host = host_of(base_url)
+    mistake = _setup_mistake(_chain(exc), base_url, host)
+    if mistake is not None:
+        return mistake
     if isinstance(exc, openai.APITimeoutError):
         wait = f" for {timeout:g} s" if timeout else ""
         if started:
@@ -182,28 +214,50 @@ def _classify(
         return ErrorEvent("connection", f"Could not connect to {host}: {_short(str(chain[-1]) or 'network error')}",
                           retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, host, model)
+        return _status_error(exc, host, model, base_url)
     if isinstance(exc, openai.APIError):
         return ErrorEvent("stream_error", f"The server reported an error mid-stream: {_short(_server_message(exc))}",
                           retryable=True)
     return ErrorEvent("unknown", _short(f"{type(exc).__name__}: {exc}"))
 
 
-def _status_error(exc: Any, host: str, model: str | None) -> ErrorEvent:
+def _is_web_page(exc: Any) -> bool:
+    response = getattr(exc, "response", None)
+    content_type = str(response.headers.get("content-type", "")) if response is not None else ""
+    body = getattr(exc, "body", None)
+    return "text/html" in content_type.lower() or (isinstance(body, str) and body.lstrip()[:1] == "<")
+
+
+def _error_code(exc: Any) -> str | None:
+    body = getattr(exc, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    code = inner.get("code") or inner.get("type") if isinstance(inner, dict) else None
+    return str(code) if code else None
+
+
+def _status_error(exc: Any, host: str, model: str | None, base_url: str | None) -> ErrorEvent:
     status = int(exc.status_code)
-    detail = _short(_server_message(exc))
+    web_page = _is_web_page(exc)
+    detail = "" if web_page else _short(_server_message(exc))
     if status == 401:
         return ErrorEvent("auth", f"{host} rejected the API key (401). Check OPENAI_API_KEY.", status)
-    if status == 403:
-        return ErrorEvent("permission", f"{host} refused access (403): {detail}", status)
+    if status == 404 and (web_page or not any(word in detail.lower() for word in ("model", "deployment"))):
+        return mistakes.no_endpoint(base_url, status)  # the address is wrong, not the model
     if status == 404:
         name = f"'{model}' " if model else ""
         return ErrorEvent("not_found", f"Model {name}not found on {host} (404): {detail}", status)
+    if web_page and status < 500:
+        return mistakes.web_page(base_url, status)
+    if status in (400, 413, 422) and mistakes.is_context_overflow(detail, _error_code(exc)):
+        return mistakes.context_overflow(detail, status)
+    if status == 403:
+        return ErrorEvent("permission", f"{host} refused access (403): {detail}", status)
     if status == 429:
         retry_after = exc.response.headers.get("retry-after") if getattr(exc, "response", None) else None
         wait = f" Retry after {retry_after} s." if retry_after else ""
         return ErrorEvent("rate_limit", f"Rate limited by {host} (429): {detail.rstrip('.')}.{wait}", status,
                           retryable=True)
     if status >= 500:
+        detail = detail or "it answered with a web page (a proxy's error page?)"
         return ErrorEvent("server", f"{host} had a server error ({status}): {detail}", status, retryable=True)
     return ErrorEvent("bad_request", f"{host} refused the request ({status}): {detail}", status)

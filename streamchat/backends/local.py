@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from streamchat.backends.base import ChatRequest, Completion
-from streamchat.backends.errors import BackendError
+from streamchat.backends.errors import BackendError, error_of
 from streamchat.backends.local_generation import Generation
 from streamchat.backends.local_model import (
     LoadedModel,
@@ -32,7 +32,9 @@ from streamchat.backends.local_model import (
     cached_model,
     load_model,
     packaged_model_path,
+    warm_up,
 )
+from streamchat.backends.mistakes import context_overflow
 from streamchat.config import LOCAL_MODEL_NAME, Settings
 from streamchat.timing import RequestTimer
 
@@ -90,8 +92,7 @@ def _backend_error(exc: BaseException) -> BackendError:
         return exc
     match = _OVERFLOW.search(str(exc))
     if match:
-        return BackendError("bad_request", f"The conversation is too long for the local model: {match.group(1)} "
-                                           f"tokens, its context window is {match.group(2)}. Start a new one.")
+        return error_of(context_overflow(f"{match.group(1)} tokens; the local model takes {match.group(2)}"))
     detail = " ".join(str(exc).split())[:160] or type(exc).__name__
     return BackendError("bad_request", f"The local model failed: {detail}")
 
@@ -144,6 +145,10 @@ class LocalBackend:
         """True while a generation thread is using the model."""
         model = self.loaded
         return model is not None and model.busy
+
+    def prepare(self) -> None:
+        """Load the model and warm it up now (blocking); see ``Backend.prepare``."""
+        _prepare(self.key)
 
     async def load(self) -> LoadedModel:
         """Load the model if needed (in a worker thread) and return it; later calls are instant."""
@@ -250,9 +255,9 @@ class LocalBackend:
 
 
 def _prepare(key: ModelKey) -> LoadedModel:
-    """Load the model and import the chunk type, both off the event loop."""
+    """Load and warm up the model and import the chunk type, all off the event loop."""
     _chunk_type()
-    return load_model(key)
+    return warm_up(load_model(key))
 
 
 @functools.cache

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``ask`` parser."""
     ask = commands.add_parser("ask", parents=[common], help="stream one answer to stdout (headless)")
-    ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
+    ask.add_argument("prompt", nargs="?",
+                     help="the question; text piped in is sent after it (without it, or with -, stdin alone)")
     ask.add_argument("--json", action="store_true", help="one JSON object per event (NDJSON)")
     ask.add_argument("--no-stream", action="store_true", help="one blocking request instead of streaming")
     ask.add_argument("--yes", "-y", action="store_true",
@@ -27,22 +28,24 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ask.set_defaults(handler=run)
 
 
-async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool) -> int:
-    """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr)."""
+async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool,
+                           asked_at: float | None = None) -> int:
+    """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr);
+    ``asked_at`` is when the user asked (see ``headless.ask``)."""
     from streamchat.headless import ask
     from streamchat.mcp_servers import describe_server, started_servers
     from streamchat.store_files import default_data_dir
 
     settings = agent.settings
     if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:
-        return await ask(agent, prompt, output, stream=stream)
+        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at)
     async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
                                timeout_s=settings.tool_timeout) as servers:
         for server in servers.servers.values():
             if server.state != "running":
                 print(f"streamchat: {describe_server(server)}", file=sys.stderr)
         servers.install(agent.registry)
-        return await ask(agent, prompt, output, stream=stream)
+        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,11 +67,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("streamchat ask: give a prompt as an argument or on stdin.", file=sys.stderr)
         return EXIT_CONFIG
     output = HeadlessOutput(sys.stdout, sys.stderr, as_json=args.json, sanitize=sys.stdout.isatty(),
-                            secret=settings.api_key)
+                            secret=settings.api_key, dim=sys.stderr.isatty())
     try:
         agent = make_agent(settings)
         agent.approver = HeadlessApprover(ApprovalPolicy(settings.always_allow, yes=args.yes))
-        return asyncio.run(ask_with_servers(agent, prompt, output, stream=not args.no_stream))
+        return asyncio.run(ask_with_servers(agent, prompt, output, stream=not args.no_stream,
+                                            asked_at=getattr(args, "started_at", None)))
     except BackendError as exc:
         print(f"streamchat: {exc.message}", file=sys.stderr)
         return EXIT_CONFIG

@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 EXIT_NO_CONVERSATION = 2
 """``--continue`` or ``--resume ID`` found no such conversation (or the history cannot be read)."""
 
+EXIT_NO_TERMINAL = 2
+"""A full-screen command was run without a terminal (stdin or stdout is a pipe, a file, or closed)."""
+
+CHAT_HEADLESS = "for scripts and pipes, use `streamchat ask \"PROMPT\"`"
+"""The headless alternative to the chat app, named when there is no terminal."""
+
+
+def on_a_terminal() -> bool:
+    """True when stdin and stdout are both a terminal, as a full-screen app needs."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``chat`` parser (the same as running ``streamchat`` with no command)."""
@@ -58,12 +69,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | None = None,
-            continue_last: bool = False, resume: str | None = None, pinned_model: bool = False) -> int:
+            continue_last: bool = False, resume: str | None = None, pinned_model: bool = False,
+            headless: str = CHAT_HEADLESS) -> int:
     """Open the app; with ``race_prompt``, on the race pane; with ``demo``, running that demo.
 
     ``continue_last`` reopens the last saved conversation, ``resume`` the one with that id
     (or unique prefix); if there is none, say so and return 2 before the app opens. ``pinned_model``:
-    the command line named the model or profile, which a reopened conversation then keeps.
+    the command line named the model or profile, which a reopened conversation then keeps. Without a
+    terminal, say so in one line naming ``headless``, the alternative, and return 2.
     """
     reopen = None
     if continue_last or resume is not None:
@@ -74,6 +87,10 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
         except StoreError as exc:
             print(f"streamchat: cannot reopen a conversation: {exc}", file=sys.stderr)
             return EXIT_NO_CONVERSATION
+    if not on_a_terminal():
+        print(f"streamchat: this is a full-screen app and needs a terminal (stdin and stdout are not one); "
+              f"{headless}.", file=sys.stderr)
+        return EXIT_NO_TERMINAL
     from streamchat.ui.app import make_app
 
     app = make_app(settings, resume=reopen, pinned_model=pinned_model)

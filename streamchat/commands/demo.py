@@ -8,6 +8,9 @@ from typing import Any
 
 from streamchat.config import Settings
 
+EXIT_NO_DEMO = 2
+"""No such demo, or none was chosen."""
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``demo`` parser."""
@@ -27,24 +30,32 @@ def menu() -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Open the app on the chosen demo."""
-    from streamchat.demos import get_demo
+    from streamchat.commands.chat import on_a_terminal, run_app
+    from streamchat.demos import DEMOS, get_demo
 
     number = args.number
     if number is None:
         print(menu())
-        if not sys.stdin.isatty():
-            print("Run `streamchat demo N` to start one.")
+        if not on_a_terminal():
+            print("Run `streamchat demo N` in a terminal to start one.")
             return 0
         try:
-            number = int(input("Which demo? [1-4] ").strip() or "1")
-        except (ValueError, EOFError, KeyboardInterrupt):
+            answer = input(f"Which demo? [1-{len(DEMOS)}] ").strip() or "1"
+        except KeyboardInterrupt:
             print()
-            return 2
+            return 130
+        except EOFError:
+            print()
+            print("streamchat: no demo chosen.", file=sys.stderr)
+            return EXIT_NO_DEMO
+        if not answer.isdigit():
+            print(f"streamchat: {answer!r} is not a demo number; choose 1 to {len(DEMOS)}.", file=sys.stderr)
+            return EXIT_NO_DEMO
+        number = int(answer)
     try:
         demo = get_demo(number)
     except ValueError as exc:
         print(f"streamchat: {exc}", file=sys.stderr)
-        return 2
-    from streamchat.commands.chat import run_app
+        return EXIT_NO_DEMO
 
     return run_app(settings, demo=demo)

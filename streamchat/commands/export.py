@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -26,18 +25,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     export.set_defaults(handler=run)
 
 
-def write_private(path: str, text: str) -> None:
-    """Write ``text`` to ``path``; a file we create gets mode 0600 (conversations are private)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Export one conversation; return the exit status."""
     from streamchat.export import to_json, to_markdown
     from streamchat.safety import strip_control
     from streamchat.store import ConversationStore, StoreError, database_path
+    from streamchat.store_files import write_private
 
     path = database_path(settings.data_dir)
     if not path.exists():

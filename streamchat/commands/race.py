@@ -28,8 +28,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         from streamchat.commands.chat import run_app
 
-        return run_app(settings, race_prompt=prompt)
+        return run_app(settings, race_prompt=prompt,
+                       headless="for scripts and pipes, use `streamchat race --json \"PROMPT\"`")
     from streamchat.backends.errors import BackendError
+    from streamchat.events import SETTINGS_KINDS
     from streamchat.factory import make_race_agents
     from streamchat.race import run_race
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     async def race() -> dict[str, Any]:
         try:
-            return (await run_race(streaming, blocking, prompt)).to_dict()
+            return (await run_race(streaming, blocking, prompt, asked_at=getattr(args, "started_at", None))).to_dict()
         finally:
             await streaming.backend.aclose()
             await blocking.backend.aclose()
@@ -51,5 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         return 130
     print(json.dumps(result, ensure_ascii=False))
-    failed = result["streaming"]["error"] or result["blocking"]["error"]
-    return 1 if failed else 0
+    errors = [side["error"] for side in (result["streaming"], result["blocking"]) if side["error"]]
+    if any(error["kind"] in SETTINGS_KINDS for error in errors):
+        return 2  # a setting is wrong: the address, the key, the model
+    return 1 if errors else 0

@@ -1,4 +1,9 @@
-"""Creating the app's agent in a thread after the first frame, so start-up never waits on it."""
+"""Creating the app's agent in a thread after the first frame, so start-up never waits on it.
+
+Once made, its backend is prepared in another thread (``Backend.prepare``: the SDK's chat
+resources imported, or the local model loaded and warmed up), so the first question is answered
+as fast as the ones after it.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +66,4 @@ class AgentLoader:
             agent.settings = app.settings
             app.mcp.install(agent)
             app.describe()
+            app.run_worker(agent.backend.prepare, thread=True, group="agent-prepare", exit_on_error=False)

@@ -23,6 +23,7 @@ from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 from streamchat.ui.agent_loader import AgentLoader
 from streamchat.ui.approval import ChatApprover
+from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.heap import settle_heap
 from streamchat.ui.mcp_link import McpLink
 from streamchat.ui.persistence import ChatPersistence
@@ -33,6 +34,7 @@ from streamchat.ui.switching import follow_theme, open_picker
 from streamchat.ui.turn_runner import TurnRunner
 from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
@@ -124,6 +126,7 @@ class StreamChatApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        quit_on_signals(self)  # kill -TERM, a closed terminal: leave as ctrl+q does
         self.sub_title = self.settings.model_name
         follow_theme(self)
         self.describe()
@@ -143,7 +146,7 @@ class StreamChatApp(App[None]):
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
-        self.query_one(StatusLine).describe(self.settings, self.agent.backend.description if self.agent else None)
+        self.query_one(StatusLine).describe(self.settings, self.agent.backend if self.agent else None)
 
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
@@ -182,7 +185,11 @@ class StreamChatApp(App[None]):
     @on(Conversation.FollowChanged)
     def _follow_changed(self, event: Conversation.FollowChanged) -> None:
         self.following = event.following
-        self.query_one(NewContentHint).set_class(not event.following, "-visible")
+        self.watch_turn_running()
+
+    def watch_turn_running(self) -> None:
+        for hint in self.query(NewContentHint):
+            hint.show_for(following=self.following, streaming=self.turn_running)
 
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:
@@ -192,15 +199,13 @@ class StreamChatApp(App[None]):
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
         conversation = self.query_one(Conversation)
-        if pages < 0:
-            conversation.scroll_page_up()
-        else:
-            conversation.scroll_page_down()
+        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
 
     # -- sending and the turn worker
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
+        sent_at = self.clock()  # the moment of Enter: the turn's figures count from here
         if await self.slash.submitted(event.prompt, event.text):
             return
         if self.turn_running:
@@ -208,28 +213,33 @@ class StreamChatApp(App[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
-        await self.send(as_sent(event.text))
+        await self.send(as_sent(event.text), sent_at=sent_at)
 
-    async def send(self, text: str) -> None:
-        """Show the user's prompt and start a turn for it."""
+    async def send(self, text: str, *, sent_at: float | None = None) -> None:
+        """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
         conversation = self.query_one(Conversation)
         await conversation.mount(UserMessage(text))
         conversation.follow()
-        self.start_turn(text)
+        self.start_turn(text, sent_at=sent_at)
 
-    def start_turn(self, text: str, *, stream: bool = True) -> None:
-        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker."""
+    def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
+        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker.
+
+        The turn's time to first token counts from ``sent_at`` (default: now), the moment the user sent it.
+        """
         self.last_prompt = text
         self.can_retry_blocking = False
+        for note in self.query(ErrorNote):
+            note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
         self._turn_user = ChatMessage(role="user", content=text)
         self.history.append(self._turn_user)
         self.turn_running = True
-        self._turn_worker = self._run_turn(stream)
+        self._turn_worker = self._run_turn(stream, self.clock() if sent_at is None else sent_at)
 
     @work(exclusive=True, group="turn", exit_on_error=False)
-    async def _run_turn(self, stream: bool) -> None:
+    async def _run_turn(self, stream: bool, sent_at: float) -> None:
         """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        await self.turns.run(stream)
+        await self.turns.run(stream, sent_at)
 
     # -- actions
 
@@ -292,6 +302,7 @@ class StreamChatApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.mcp.aclose()
+        forget_signals()
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()

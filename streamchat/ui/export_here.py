@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 async def export_conversation(app: StreamChatApp, kind: str) -> None:
     """Write the conversation to ``streamchat-<id8>.md`` (or ``.json``) here, private, and say where."""
-    from streamchat.commands.export import write_private
     from streamchat.export import to_json, to_markdown
+    from streamchat.store_files import write_private
 
     if kind not in ("md", "json"):
         app.notify("Use /export md or /export json.", severity="warning")

@@ -41,12 +41,14 @@ class SideWorkers:
         self._open: set[Mode] = set()
         self._workers: dict[Worker[None], RaceSide] = {}
 
-    def start(self, prompt: str, started_at: float, runs: Sequence[SideRun]) -> None:
-        """Send ``prompt`` on every side at once; their figures count from ``started_at``."""
+    def start(self, prompt: str, started_at: float, runs: Sequence[SideRun], ready_ms: float = 0.0) -> None:
+        """Send ``prompt`` on every side at once; their figures count from ``started_at``, when the user asked
+        (``ready_ms`` of it went on getting ready)."""
         self._open = {side.mode for side, _, _ in runs}
         for side, agent, clock in runs:
-            worker: Worker[None] = self.owner.run_worker(partial(self._run, side, agent, prompt, clock, started_at),
-                                                         name="run_side", group="race", exit_on_error=False)
+            worker: Worker[None] = self.owner.run_worker(
+                partial(self._run, side, agent, prompt, clock, started_at, ready_ms),
+                name="run_side", group="race", exit_on_error=False)
             self._workers[worker] = side
 
     async def reap(self) -> None:
@@ -56,10 +58,12 @@ class SideWorkers:
                 del self._workers[worker]
                 await self._ended(side, None)
 
-    async def _run(self, side: RaceSide, agent: Agent, prompt: str, clock: Clock, started_at: float) -> None:
+    async def _run(self, side: RaceSide, agent: Agent, prompt: str, clock: Clock, started_at: float,
+                   ready_ms: float) -> None:
         """One side of the race; cancelling it (esc) closes its request (``reap`` shows it stopped)."""
+        side.live.ready_ms = ready_ms
         try:
-            result = await run_side(agent, prompt, side.mode, started_at=started_at, clock=clock,
+            result = await run_side(agent, prompt, side.mode, started_at=started_at, ready_ms=ready_ms, clock=clock,
                                     listener=lambda _mode, event, now_ms: side.observe(event, now_ms))
         except Exception as exc:  # noqa: BLE001 - shown on its side; the other side runs on
             result = replace(side.live, error=ErrorEvent("unknown", f"{type(exc).__name__}: {exc}"))

@@ -31,21 +31,44 @@ YIELD_SECONDS = 1 / 200
 """How often the turn worker gives the event loop a turn while chunks pour in (keys, frames, Esc's cancel)."""
 
 
+SETTINGS_HINTS: dict[str, str] = {
+    "config": "fix the setting and start streamchat again · ctrl+r retries as it is",
+    "auth": "set the right OPENAI_API_KEY and start streamchat again · ctrl+r retries as it is",
+    "not_found": "/model NAME asks another model · ctrl+r to retry",
+    "context_length": "ctrl+n starts a new chat (this one stays saved) · a shorter question may still fit",
+}
+"""What to do after an error that retrying as it is cannot mend."""
+
+
+def error_hint(error: ErrorEvent, *, blocking: bool, partial: bool) -> str:
+    """The keys that can help after ``error``: retry (``blocking``: also without streaming), ``partial``: continue."""
+    if error.kind in SETTINGS_HINTS:
+        return SETTINGS_HINTS[error.kind]
+    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
+    if partial:  # a partial answer broke off: it can be carried on
+        hint += " · ctrl+e to continue"
+    return hint
+
+
 class TurnRunner:
     """Feeds one turn's events from the app's agent to its view, its stats and ``app.last_events``."""
 
     def __init__(self, app: StreamChatApp) -> None:
         self.app = app
-        self._tools_note_shown = False
+        self.told_no_tools = False
+        """True once the conversation said the backend cannot call tools (said once, here or by ``/tools on``)."""
 
-    async def run(self, stream: bool) -> None:
-        """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request)."""
+    async def run(self, stream: bool, sent_at: float) -> None:
+        """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request).
+
+        Its figures count from ``sent_at``, when the user sent the prompt (on ``app.clock``).
+        """
         app = self.app
         turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
         turn.model = app.settings.model_name
         await app.query_one(Conversation).mount(turn)
         await turn.start()
-        stats = LiveStats(app.clock, app.clock())
+        stats = LiveStats(app.clock, sent_at)
         app.query_one(StatusLine).track(stats)
         app.last_events = []
         saving = app.persistence.turn_started(app.history)
@@ -77,17 +100,16 @@ class TurnRunner:
         app.mcp.install(agent)
         await self.note_tools(agent, turn)
         next_yield = 0.0
-        async with aclosing(agent.run_turn(app.history, stream=stream)) as events:
+        waited = app.clock() - stats.started_at  # making the agent, if the prompt was sent before it existed
+        async with aclosing(agent.run_turn(app.history, stream=stream, waited_s=waited)) as events:
             async for event in events:
                 app.last_events.append(event)
                 stats.observe(event)
                 if isinstance(event, ErrorEvent):
                     blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
                     app.can_retry_blocking = blocking
-                    hint = "ctrl+r to retry" + (" · ctrl+b to retry without streaming" if blocking else "")
-                    if turn.text.strip():  # a partial answer broke off: it can be carried on
-                        hint += " · ctrl+e to continue"
-                    await turn.show_error(event, hint)
+                    await turn.show_error(event, error_hint(event, blocking=blocking,
+                                                            partial=bool(turn.text.strip())))
                 else:
                     await turn.handle(event)
                 # When chunks arrive faster than frames the stream never waits on the socket;
@@ -99,9 +121,9 @@ class TurnRunner:
 
     async def note_tools(self, agent: Agent, turn: AssistantTurn) -> None:
         """Say once, quietly, before ``turn``, when tools are on but this backend cannot use them."""
-        if self._tools_note_shown or not self.app.settings.tools_enabled or agent.backend.supports_tools:
+        if self.told_no_tools or not self.app.settings.tools_enabled or agent.backend.supports_tools:
             return
-        self._tools_note_shown = True
+        self.told_no_tools = True
         note = Note(f"Tools are on, but the {agent.backend.name} backend cannot call them: answering without tools.",
                     classes="tools-note")
         await self.app.query_one(Conversation).mount(note, before=turn)

@@ -16,6 +16,7 @@ from fake_server import (
     chunk,
     error_response,
     text_response,
+    web_page,
 )
 from textual.widgets import Static
 
@@ -64,7 +65,7 @@ async def test_each_error_kind_shows_in_place_and_the_prompt_stays_usable(
         note = turn.query_one(ErrorNote)
         assert note.kind == kind and note.has_class(f"-{kind}") and turn.has_class("-error")
         shown = screen_text(app)
-        assert KIND_TITLES[kind] in shown and "ctrl+r to retry" in shown
+        assert KIND_TITLES[kind] in shown and "ctrl+r" in shown
         assert ("ctrl+e to continue" in shown) == bool(kept)  # only a partial answer can be carried on
         if kept is not None:
             assert turn.query_one(AnswerView).text == kept and kept in shown
@@ -73,6 +74,32 @@ async def test_each_error_kind_shows_in_place_and_the_prompt_stays_usable(
         assert isinstance(app.focused, Prompt) and not app.turn_running
         await ask(pilot, "again")
         assert app.query(AssistantTurn).last().query_one(AnswerView).text == "Back to normal."
+
+
+SETUP_MISTAKES = [
+    pytest.param(web_page(), "", "config", "answers with a web page, not the OpenAI API", id="web-page"),
+    pytest.param(web_page(404), "", "config", "There is no chat-completions API at", id="html-404"),
+    pytest.param(error_response(404, "FakeServer: no route"), "/v1", "config", "Did you mean", id="no-v1"),
+    pytest.param(error_response(400, "This model's maximum context length is 8192 tokens.",
+                                code="context_length_exceeded"), "", "context_length", "too long", id="overflow"),
+]
+
+
+@pytest.mark.parametrize(("response", "cut", "kind", "phrase"), SETUP_MISTAKES)
+async def test_a_setup_mistake_is_named_with_what_helps_instead_of_retry(
+        fake_server: FakeServer, response: Response, cut: str, kind: str, phrase: str) -> None:
+    fake_server.enqueue(response)
+    app = make_app(make_settings(fake_server, base_url=fake_server.base_url.removesuffix(cut)))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "hello?", ok=False)
+        note = app.query_one(ErrorNote)
+        shown = " ".join(screen_text(app).split())
+        assert note.kind == kind and KIND_TITLES[kind] in shown and phrase in note.message
+        assert "ctrl+r to retry" not in note.hint, "retrying as it is cannot help"
+        if kind == "context_length":
+            assert "ctrl+n starts a new chat" in shown
+        else:
+            assert "fix the setting" in shown
 
 
 async def test_connection_refused_shows_in_place() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import FakeServer, text_response
+from textual.events import Key
 from textual.widgets import TextArea
 
 from streamchat.ui.app import StreamChatApp
@@ -102,6 +106,39 @@ async def test_slash_commands_model_tools_system_copy_and_help(app: StreamChatAp
         shown = screen_text(app)
         assert "Unknown command /nonsense" in shown
         assert len(fake_server.requests) == 1
+
+
+async def test_copy_says_what_it_did_and_can_write_a_file_instead(
+        app: StreamChatApp, fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    fake_server.enqueue(text_response([CODE_ANSWER]))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ask(pilot, "code please")
+        await send(pilot, "/copy")
+        await pilot.pause()
+        said = str(list(app._notifications)[-1].message)
+        assert "Copied" not in said, "OSC 52 gives no word back: nothing says it was copied"
+        assert said.startswith("Sent the last answer (") and "(OSC 52)" in said
+        assert "set -g set-clipboard on" in said and "/copy file" in said
+        await send(pilot, "/copy code file")
+        await pilot.pause(0.2)
+        path = tmp_path / "streamchat-code.txt"
+        assert path.read_text() == "echo two\n" and path.stat().st_mode & 0o777 == 0o600
+        assert str(list(app._notifications)[-1].message) == f"Wrote the last code block (1 line) to {path}"
+        await send(pilot, "/copy file")
+        await pilot.pause(0.2)
+        assert (tmp_path / "streamchat-answer.md").read_text() == CODE_ANSWER
+
+
+def test_alt_enter_as_most_terminals_send_it_adds_a_line_instead_of_sending() -> None:
+    from textual._xterm_parser import XTermParser
+
+    import streamchat.ui.widgets.prompt as prompt_module
+
+    keys = [event.key for event in XTermParser().feed("a\x1b\rb\r") if isinstance(event, Key)]
+    assert keys == ["a", "ctrl+j", "b", "enter"], "Esc Enter (Alt+Enter) must not read as Enter"
+    assert "ctrl+j" in prompt_module.NEWLINE_KEYS
 
 
 def test_parse_slash_and_code_blocks() -> None:

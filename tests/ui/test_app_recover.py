@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, ask, footer_labels, send, wait_for
+from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Done,
@@ -22,6 +22,7 @@ from streamchat.messages import CONTINUE_PROMPT
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
 from streamchat.ui.screens.race import RaceScreen
+from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.restored import ContinuedLabel
 from streamchat.ui.widgets.slash import NOTHING_TO_CONTINUE, NOTHING_TO_RETRY
@@ -61,6 +62,9 @@ async def test_an_answer_that_broke_off_with_some_text_can_be_continued(
         assert len(app.query(ContinuedLabel)) == 1
         assert app.query(AssistantTurn).last().query_one(AnswerView).text == " and the rest."
         await wait_for(pilot, lambda: "Continue answer" not in footer_labels(app), "continue no longer offered")
+        shown = screen_text(app)
+        assert "ctrl+e to continue" not in shown and "ctrl+r to retry" not in shown, "a stale hint stayed"
+        assert app.query_one(ErrorNote).message in " ".join(shown.replace("▌", " ").split()), "the error itself stays"
 
 
 async def test_an_error_before_any_text_offers_retry_not_continue(app: StreamChatApp, fake_server: FakeServer) -> None:

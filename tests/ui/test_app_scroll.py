@@ -54,6 +54,24 @@ async def test_scrolling_up_stops_following_and_end_follows_again(app: StreamCha
         assert conversation.scroll_y == conversation.max_scroll_y
 
 
+async def test_the_new_content_hint_goes_when_the_answer_is_done(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(two_batches())
+    async with app.run_test(size=SIZE) as pilot:
+        conversation, hint = app.query_one(Conversation), app.query_one("#hint")
+        await send(pilot, "write a lot")
+        await wait_for(pilot, lambda: "Paragraph 30." in answer_text(app), "the first batch")
+        await pilot.pause(0.1)
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert hint.display and "new content below" in screen_text(app)
+        await finish_turn(pilot)
+        assert not conversation.following, "the reader stays where they scrolled"
+        assert not hint.display and "new content below" not in screen_text(app), "nothing new is coming"
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert not hint.display, "scrolling up a finished answer shows no hint"
+
+
 async def test_scrolling_back_to_the_bottom_follows_again(app: StreamChatApp, fake_server: FakeServer) -> None:
     fake_server.enqueue(Response([chunk({"role": "assistant", "content": ""}), *paragraphs(1, 30),
                                   chunk({}, finish_reason="stop"), Done()]))

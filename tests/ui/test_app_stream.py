@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,13 @@ from conftest import SIZE, ask, footer_labels, screen_text, send, text_of, wait_
 from fake_server import Delay, FakeServer, Response, chunk, text_response
 from textual.widgets import Static
 
+from streamchat.agent import Agent
+from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.cli import main
 from streamchat.commands import chat
 from streamchat.config import Settings
 from streamchat.events import TextDelta, TurnDone
+from streamchat.ui import agent_loader
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
 from streamchat.ui.widgets.message import UserMessage
@@ -48,7 +52,47 @@ async def test_status_line_shows_backend_model_and_turn_timing(app: StreamChatAp
         assert fake_server.base_url in backend and "gpt-4o-mini" in backend and "tools on" in backend
         await ask(pilot, "count")
         stats = text_of(app.query_one("#status-stats", Static))
-        assert re.fullmatch(r"TTFT [\d,]+ ms · 5 tok · [\d,.]+ tok/s · [\d.]+ s", stats), stats
+        assert re.fullmatch(r"TTFT [\d,]+ ms( \([\d,]+ ms before sending\))? · 5 tok · [\d,.]+ tok/s · [\d.]+ s",
+                            stats), stats
+
+
+async def test_a_prompt_sent_before_the_agent_exists_counts_its_wait_in_the_time_to_first_token(
+        app: StreamChatApp, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    make = agent_loader._create_agent
+
+    def slow_start(settings: Settings) -> Agent:  # a slow start-up: importing the SDK, loading a model
+        release.wait(5)
+        return make(settings)
+
+    monkeypatch.setattr(agent_loader, "_create_agent", slow_start)
+    fake_server.enqueue(text_response("Hello."))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hi")
+        await pilot.pause(0.3)
+        release.set()
+        await wait_for(pilot, lambda: not app.turn_running, "the turn to end")
+        done = app.last_events[-1]
+        assert isinstance(done, TurnDone) and done.ttft_ms is not None and done.request_sent_ms is not None
+        assert done.request_sent_ms >= 250 and done.ttft_ms > done.request_sent_ms, "the wait was left out"
+        stats = text_of(app.query_one("#status-stats", Static))
+        assert stats.startswith(f"TTFT {done.ttft_ms:,.0f} ms ({done.request_sent_ms:,.0f} ms before sending)"), stats
+        saved = app.history[-1].stats
+        assert saved is not None and saved["sent_ms"] == done.request_sent_ms
+
+
+async def test_the_backend_is_prepared_in_the_background_after_the_first_frame(
+        app: StreamChatApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared: list[str] = []
+
+    def prepare(backend: OpenAIBackend) -> None:
+        prepared.append(threading.current_thread().name)
+
+    monkeypatch.setattr(OpenAIBackend, "prepare", prepare)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: prepared, "the backend to be prepared, with no prompt sent")
+        assert prepared != [threading.main_thread().name], "prepared on the event loop's thread"
+        assert app.agent is not None and isinstance(app.agent.backend, OpenAIBackend)
 
 
 async def test_waiting_indicator_shows_until_the_first_token(app: StreamChatApp, fake_server: FakeServer) -> None:

@@ -235,6 +235,32 @@ async def test_continue_after_a_stop_sends_the_partial_and_a_request_to_carry_on
         assert "Continue answer" not in footer_labels(app)
 
 
+async def test_an_answer_cut_short_is_sent_back_the_same_live_and_reopened(
+        settings: Settings, fake_server: FakeServer, data_dir: Path) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await stop_mid_answer(pilot, fake_server, "count to ten", "one two three")
+        fake_server.default = text_response("Four.")
+        await ask(pilot, "go on")
+        live = fake_server.requests[-1].messages[:2]
+        await saved(pilot)
+    again = make_app(settings, continue_last=True)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(again.history) == 4, "the conversation")
+        await ask(pilot, "and now?")
+        assert fake_server.requests[-1].messages[:2] == live
+    with ConversationStore(data_dir) as store:  # killed mid-answer: only a checkpoint was saved
+        cid = store.create_conversation()
+        store.save_message(cid, ChatMessage(role="user", content="count to ten"))
+        store.checkpoint(cid, ChatMessage(role="assistant", content="one two three"))
+    killed = make_app(settings, resume=cid)
+    async with killed.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(killed.history) == 2, "the conversation")
+        await ask(pilot, "go on")
+        assert fake_server.requests[-1].messages[:2] == live
+    assert live[1] == {"role": "assistant", "content": f"one two three\n{STOPPED_NOTE}"}
+
+
 async def test_a_corrupt_database_means_no_saving_a_note_once_and_chat_still_works(
         app: StreamChatApp, fake_server: FakeServer, data_dir: Path) -> None:
     data_dir.mkdir()

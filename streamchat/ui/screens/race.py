@@ -184,6 +184,7 @@ class RaceScreen(Screen[None]):
         if self.running or not self.prompt:
             return
         self.running = self._preparing = True
+        self._started_at = self.now()  # the figures count from the user's asking, getting ready included
         self._prepare_worker = self._prepare()
 
     @work(group="race", exit_on_error=False)
@@ -208,11 +209,11 @@ class RaceScreen(Screen[None]):
         for side in sides:
             await side.relabel()
         self._preparing = False
-        self._started_at = self.now()
+        ready_ms = (self.now() - self._started_at) * 1000.0
         if self._ticker is not None:
             self._ticker.resume()
         runs = [(side, agent, self.clocks.get(side.mode, self.now)) for side, agent in zip(sides, agents, strict=True)]
-        self._side_workers.start(self.prompt, self._started_at, runs)
+        self._side_workers.start(self.prompt, self._started_at, runs, ready_ms)
 
     async def _reap(self) -> None:
         """After a stop, end each side whose worker was cancelled (what arrived stays), or the preparation."""

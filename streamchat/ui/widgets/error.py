@@ -21,6 +21,7 @@ KIND_TITLES: dict[str, str] = {
     "stream_error": "Error in the stream",
     "incomplete": "Incomplete answer",
     "config": "Configuration problem",
+    "context_length": "Too long for the model",
     "tool_rounds": "Too many tool rounds",
     "unknown": "Error",
 }
@@ -38,6 +39,12 @@ class ErrorNote(Static):
         """The error's human sentence, safe to show."""
         self.hint = hint
         """What to do next, e.g. ``ctrl+r retry``."""
+
+    def drop_hint(self) -> None:
+        """Another turn began: the keys the hint names would act on that one, so the hint goes."""
+        if self.hint:
+            self.hint = ""
+            self.on_mount()
 
     def on_mount(self) -> None:
         title = KIND_TITLES.get(self.kind, "Error")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+from textual.keys import Keys
 from textual.message import Message
 from textual.widgets import TextArea
 
 NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
-"""Keys that insert a newline. Ctrl+J works in every terminal; Shift+Enter and
-Alt+Enter only where the terminal reports them (kitty keyboard protocol)."""
+"""Keys that insert a newline. Ctrl+J works in every terminal, and so does Alt+Enter (see
+``ALT_ENTER``); Shift+Enter only where the terminal reports it (kitty keyboard protocol)."""
+
+ALT_ENTER = ("\x1b\r", "\x1b\n")
+"""What most terminals send for Alt+Enter: Esc, then Enter. Textual (8.2) reads it as a plain Enter,
+which would send the prompt; read as Ctrl+J, it adds a line as the prompt's hint and the README say.
+(Terminals with the kitty keyboard protocol report ``alt+enter`` itself.)"""
+
+for _sequence in ALT_ENTER:  # the parser's table is a plain dict (typed read-only); textual is pinned
+    cast("dict[str, object]", ANSI_SEQUENCES_KEYS).setdefault(_sequence, (Keys.ControlJ,))
 
 
 class Prompt(TextArea):

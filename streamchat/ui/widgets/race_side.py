@@ -12,7 +12,7 @@ from textual.widgets import Static
 from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
 from streamchat.race import Mode, SideResult
 from streamchat.safety import SecretMask
-from streamchat.timing import Clock
+from streamchat.timing import SPLIT_SHOWN_MS, Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note
@@ -42,16 +42,21 @@ def overall_rate(side: SideResult) -> float | None:
 
 
 def figures(side: SideResult, now_ms: float | None = None) -> str:
-    """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens."""
+    """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens.
+
+    Times count from when the user asked; the time spent getting ready, part of them, is named on the
+    second line when it is worth it.
+    """
+    ready = f" · {fmt_ms(side.ready_ms)} getting ready" if side.ready_ms >= SPLIT_SHOWN_MS else ""
     first = f"first text {fmt_ms(side.ttft_ms)}"
     if side.stopped:
-        return f"■ stopped · {first}\n{side.tokens} tok"
+        return f"■ stopped · {first}\n{side.tokens} tok{ready}"
     if side.total_ms is None:
         elapsed = "" if now_ms is None else f" · {now_ms / 1000:.1f} s so far"
-        return f"{first}{elapsed}\n{side.tokens} tok"
+        return f"{first}{elapsed}\n{side.tokens} tok{ready}"
     rate = overall_rate(side)
     times = f"{'✗ failed · ' if side.error is not None else ''}{first} · total {fmt_ms(side.total_ms)}"
-    return f"{times}\n{side.tokens} tok · {'—' if rate is None else f'{rate:,.1f}'} tok/s"
+    return f"{times}\n{side.tokens} tok · {'—' if rate is None else f'{rate:,.1f}'} tok/s{ready}"
 
 
 class RaceSide(Vertical):

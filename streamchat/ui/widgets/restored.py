@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from streamchat.export import describe_approval, footer_line
+from streamchat.export import describe_approval, footer_line, turn_stats
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
@@ -154,21 +154,6 @@ class SavedTurn(AssistantTurn):
         footer = footer_line(self.last_answer.model if self.last_answer else None, turn_stats(self.messages))
         if footer:
             yield Note(footer, classes="turn-note timing-note")
-
-
-def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
-    """The timing of a whole turn from its requests' stats: first token, total, tokens, rate."""
-    stats = [message.stats for message in messages if message.role == "assistant" and message.stats]
-    if not stats:
-        return None
-    if len(stats) == 1:
-        return stats[0]
-    first = next((s["ttft_ms"] for s in stats if s.get("ttft_ms") is not None), None)
-    return {
-        "ttft_ms": first,
-        "total_ms": sum(float(s.get("total_ms") or 0.0) for s in stats),
-        "tokens": sum(int(s.get("tokens") or 0) for s in stats),
-    }
 
 
 def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widget]:

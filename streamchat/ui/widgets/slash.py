@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamchat.messages import ChatMessage
@@ -171,7 +173,12 @@ class SlashCommands:
         enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
         self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
         remember(self.app, {("tools",): enabled})
-        await self.app.note("tools on" if enabled else "tools off")
+        agent = self.app.agent
+        cannot = enabled and agent is not None and not agent.backend.supports_tools
+        if cannot:
+            self.app.turns.told_no_tools = True  # said here: the next turn need not say it again
+        await self.app.note("tools on, but this model cannot call them: it answers without" if cannot
+                            else "tools on" if enabled else "tools off")
 
     async def do_theme(self, argument: str) -> None:
         """``/theme [NAME]``: set a theme, or pick one from a list."""
@@ -184,19 +191,41 @@ class SlashCommands:
             self.app.notify(f"Unknown theme {argument!r}. Themes: {names}", severity="warning", markup=False)
 
     async def do_copy(self, argument: str) -> None:
-        """``/copy [code]``: copy the last answer, or its last code block, to the clipboard (OSC 52)."""
+        """``/copy [code] [file]``: the last answer, or its last code block, to the terminal's clipboard (OSC 52),
+        or with ``file`` into a private file here, for terminals that ignore OSC 52."""
+        words = set(argument.split())
+        if not words <= {"code", "file"}:
+            self.app.notify("Use /copy, /copy code, /copy file or /copy code file.", severity="warning")
+            return
         history = self.app.history
         answer = next((m.content for m in reversed(history) if m.role == "assistant" and m.content), None)
-        code = argument == "code"
+        code = "code" in words
         text = last_code_block(answer) if answer and code else answer
         if not text:
             self.app.notify("No code block in the last answer." if code else "Nothing to copy yet.",
                             severity="warning")
             return
-        self.app.copy_to_clipboard(text)
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-        what = "code block" if code else "answer"
-        self.app.notify(f"Copied the last {what} ({lines} line{'' if lines == 1 else 's'}).")
+        what = f"the last {'code block' if code else 'answer'} ({lines} line{'' if lines == 1 else 's'})"
+        if "file" in words:
+            await self._copy_to_file(text, Path.cwd() / ("streamchat-code.txt" if code else "streamchat-answer.md"),
+                                     what)
+            return
+        self.app.copy_to_clipboard(text)  # OSC 52: the terminal may or may not act on it, and never says
+        ignored = ("tmux ignores it unless `set -g set-clipboard on`" if os.environ.get("TMUX")
+                   else "if your terminal ignores it")
+        self.app.notify(f"Sent {what} to the terminal's clipboard (OSC 52); {ignored}, "
+                        f"/copy{' code' if code else ''} file writes it to a file.", markup=False, timeout=8)
+
+    async def _copy_to_file(self, text: str, path: Path, what: str) -> None:
+        from streamchat.store_files import write_private
+
+        try:
+            await asyncio.to_thread(write_private, str(path), text)
+        except OSError as exc:
+            self.app.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.app.notify(f"Wrote {what} to {path}", markup=False)
 
     async def do_retry(self, argument: str) -> None:
         """``/retry``: run the last prompt again."""

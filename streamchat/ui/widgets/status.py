@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
+from streamchat.backends.base import Backend
 from streamchat.config import Settings
 from streamchat.events import (
     AnyEvent,
@@ -19,10 +20,14 @@ from streamchat.events import (
     ToolCallStarted,
     TurnDone,
 )
-from streamchat.timing import Clock
+from streamchat.timing import SPLIT_SHOWN_MS, Clock
 
 _TOKEN_EVENTS = (TextDelta, ReasoningDelta, ToolCallArgumentsDelta)
 _FIRST_TOKEN_EVENTS = (*_TOKEN_EVENTS, ToolCallStarted)
+
+
+NO_TOOLS = "no tools (the model cannot call them)"
+"""The status line's word on tools when they are on but the backend cannot use them (the local model)."""
 
 
 @dataclass
@@ -32,7 +37,7 @@ class LiveStats:
     clock: Clock
     """Where time comes from."""
     started_at: float
-    """When the turn started."""
+    """When the user sent the prompt (Enter): every figure counts from here."""
     first_token_at: float | None = None
     """When the first visible token arrived."""
     tokens: int = 0
@@ -62,9 +67,11 @@ class LiveStats:
 
     def summary(self) -> str:
         """One line: TTFT, tokens, tokens/s, elapsed (the agent's figures once the turn is done)."""
+        before: float | None = None
         if self.done is not None:
             ttft, tokens, rate = self.done.ttft_ms, self.done.tokens, self.done.tokens_per_s
             elapsed = self.done.total_ms / 1000.0
+            before = self.done.request_sent_ms
         else:
             now = self.ended_at if self.ended_at is not None else self.clock()
             first = self.first_token_at
@@ -73,8 +80,9 @@ class LiveStats:
             span = None if first is None else now - first
             rate = tokens / span if span and tokens > 1 else None
             elapsed = now - self.started_at
+        split = f" ({before:,.0f} ms before sending)" if before is not None and before >= SPLIT_SHOWN_MS else ""
         parts = [
-            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms",
+            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms{split}",
             f"{tokens} tok",
             "— tok/s" if rate is None else f"{rate:,.1f} tok/s",
             f"{elapsed:.1f} s",
@@ -107,12 +115,19 @@ class StatusLine(Horizontal):
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
 
-    def describe(self, settings: Settings, backend: str | None = None) -> None:
-        """Show where requests go: the backend's own description once it exists, else what settings say."""
+    def describe(self, settings: Settings, backend: Backend | None = None) -> None:
+        """Show where requests go: the backend's own description once it exists, else what settings say.
+
+        Tools switched on for a model that cannot call them (the backend says; before it exists, the
+        settings) are not shown as on.
+        """
         if backend is None:
-            backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
-        tools = "tools on" if settings.tools_enabled else "tools off"
-        where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
+            where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
+            can_call_tools = not settings.use_local
+        else:
+            where, can_call_tools = backend.description, backend.supports_tools
+        tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools else NO_TOOLS
+        where = where if settings.model_name in where else f"{where} · {settings.model_name}"
         if settings.profile and not settings.use_local:
             where = f"{settings.profile} · {where}"
         self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))
