@@ -143,7 +143,9 @@ class StreamChatApp(App[None]):
 
     def describe(self) -> None:
         """Show backend, model and tools in the status line."""
-        self.query_one(StatusLine).describe(self.settings, self.agent.backend.description if self.agent else None)
+        backend = self.agent.backend if self.agent else None
+        self.query_one(StatusLine).describe(self.settings, backend.description if backend else None,
+                                            backend.supports_tools if backend else None)
 
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""

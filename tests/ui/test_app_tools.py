@@ -79,7 +79,7 @@ async def test_tools_unavailable_on_the_backend_is_a_quiet_note_once(settings: S
         await ask(pilot, "first")
         await ask(pilot, "second")
         notes = [note.render().plain for note in app.query(Note)]  # type: ignore[attr-defined]
-        assert len([n for n in notes if "cannot call them" in n]) == 1
+        assert len([n for n in notes if "Answering without tools. The openai backend cannot call tools." in n]) == 1
         assert "tools" not in fake_server.requests[0].body
         assert not app.query(ErrorNote)
 

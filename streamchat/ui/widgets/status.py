@@ -107,11 +107,15 @@ class StatusLine(Horizontal):
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
 
-    def describe(self, settings: Settings, backend: str | None = None) -> None:
-        """Show where requests go: the backend's own description once it exists, else what settings say."""
+    def describe(self, settings: Settings, backend: str | None = None, can_call_tools: bool | None = None) -> None:
+        """Show where requests go: the backend's own description once it exists, else what settings say.
+
+        ``can_call_tools`` False (this model cannot call tools) shows instead of "tools on".
+        """
         if backend is None:
             backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
-        tools = "tools on" if settings.tools_enabled else "tools off"
+        tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools is not False \
+            else "no tools with this model"
         where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
         if settings.profile and not settings.use_local:
             where = f"{settings.profile} · {where}"
