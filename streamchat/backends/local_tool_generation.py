@@ -92,6 +92,7 @@ class ToolGeneration(Generation):
         self.prompt_text = ""
         """The last prompt rendered."""
         self._ended: str | None = None
+        self._call_open = False  # a call's start went out and its end has not
         self._created = int(time.time())
 
     @property
@@ -109,6 +110,7 @@ class ToolGeneration(Generation):
     def _piece_chunk(self, piece: Piece) -> dict[str, Any] | None:
         if isinstance(piece, Text):
             return self._chunk({"role": "assistant", "content": piece.text})
+        self._call_open = isinstance(piece, (CallStart, ArgsDelta))
         if isinstance(piece, CallStart):
             self.calls += 1
             call = {"index": self.calls - 1, "id": secrets.token_hex(5)[:9], "type": "function",
@@ -181,7 +183,7 @@ class ToolGeneration(Generation):
 
         llama, fmt = self.model.llama, self.setup.fmt
         prompt = self._prompt(messages, tools)
-        limit = min(self.params.get("max_tokens") or llama.n_ctx(), llama.n_ctx() - len(prompt))
+        limit = min((self.params.get("max_tokens") or llama.n_ctx()) - self.sampled, llama.n_ctx() - len(prompt))
         parser, gate = CallParser(fmt), RepeatGate(self.plan.previous if tools else ())
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         generated: list[int] = []
@@ -219,8 +221,8 @@ class ToolGeneration(Generation):
                         if verdict == "repeat" and isinstance(piece, CallEnd):
                             return repeat_exchange(secrets.token_hex(5)[:9], piece.name, piece.arguments) \
                                 if self.calls == 0 else None
-                        if verdict == "new" and self.calls >= self.plan.max_calls:
-                            return None
+                        if verdict == "again" or (verdict == "new" and self.calls >= self.plan.max_calls):
+                            return None  # the same call twice is a loop; or no calls are left
                     if restart is None and current in ("choose", "text") and text:
                         if current == "choose" and (parser.in_call or parser.holding_opener):
                             current = "calls"  # the model chose a call: the same grammar sees it through
@@ -228,8 +230,8 @@ class ToolGeneration(Generation):
                             restart = (len(generated), None)  # it chose text: on at full speed
                     if restart is not None:
                         break
-                    if len(generated) >= limit:
-                        self._ended = "length"
+                    if len(generated) >= limit:  # cut off: whole calls before a held-back one still stand
+                        self._ended = "length" if self._call_open or not self.calls else "stop"
                         return None
             finally:
                 sampler.close()

@@ -8,7 +8,7 @@
   previous round's (same tool, same arguments once spacing is ignored) is held
   back while it is written and, if it turns out identical, never reaches the
   agent; the model is told instead. A call repeated within one answer is
-  dropped.
+  dropped, and ends the answer (the model is looping).
 """
 
 from __future__ import annotations
@@ -39,8 +39,12 @@ def compact(arguments: str) -> str:
     in_string = escape = False
     for char in arguments:
         if in_string:
-            escape = not escape and char == "\\"
-            in_string = escape or char != '"'
+            if escape:
+                escape = False
+            elif char == "\\":
+                escape = True
+            elif char == '"':
+                in_string = False
         elif char == '"':
             in_string = True
         elif char.isspace():
