@@ -42,13 +42,13 @@ async def test_the_status_line_and_slash_tools_say_the_packaged_model_cannot_cal
     app = local_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "SmolLM2" in status(app), "the backend in the status line")
-        assert status(app).endswith("· no tools with this model")
+        assert status(app).endswith("· tools unsupported")
         await send(pilot, "/tools off")
         await wait_for(pilot, lambda: status(app).endswith("· tools off"), "tools off in the status line")
         await send(pilot, "/tools on")
         await wait_for(pilot, lambda: any(n.startswith("tools on · ") for n in notes(app)), "the /tools note")
         assert any(n.startswith(f"tools on · {CANNOT} Run a GGUF") for n in notes(app))
-        assert status(app).endswith("· no tools with this model")
+        assert status(app).endswith("· tools unsupported")
 
 
 async def test_with_tools_forced_on_the_status_line_says_tools_on() -> None:

@@ -110,12 +110,12 @@ class StatusLine(Horizontal):
     def describe(self, settings: Settings, backend: str | None = None, can_call_tools: bool | None = None) -> None:
         """Show where requests go: the backend's own description once it exists, else what settings say.
 
-        ``can_call_tools`` False (this model cannot call tools) shows instead of "tools on".
+        ``can_call_tools`` False (this model cannot call tools) shows "tools unsupported" instead of "tools on".
         """
         if backend is None:
             backend = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
         tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools is not False \
-            else "no tools with this model"
+            else "tools unsupported"
         where = backend if settings.model_name in backend else f"{backend} · {settings.model_name}"
         if settings.profile and not settings.use_local:
             where = f"{settings.profile} · {where}"
