@@ -41,9 +41,9 @@ from streamchat.backends.local_model import (
 )
 from streamchat.backends.local_template import (
     TemplateError,
-    content_text,
     knows_tools,
     read_chat_templates,
+    sanitize_messages,
     tool_format,
 )
 from streamchat.backends.local_tool_generation import ToolGeneration, ToolSetup
@@ -61,31 +61,6 @@ DEFAULT_MAX_TOKENS = 512
 """Cap on an answer when the settings give none (a 135M model can ramble until the context is full)."""
 
 _OVERFLOW = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
-
-
-def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The conversation in a form the GGUF's chat template accepts: role and text only.
-
-    Content None becomes "" (None crashes the template); an assistant's tool
-    calls become a note in its text; a tool result becomes a user message.
-    """
-    clean: list[dict[str, str]] = []
-    for message in messages:
-        role = message.get("role")
-        text = content_text(message.get("content"))
-        if role == "tool" or role == "function":
-            clean.append({"role": "user", "content": f"Tool result: {text}"})
-            continue
-        if role == "assistant":
-            calls = [call.get("function") or {} for call in message.get("tool_calls") or [] if isinstance(call, dict)]
-            notes = [f"[called {call.get('name', '?')}({call.get('arguments', '')})]" for call in calls]
-            text = "\n".join(part for part in [text, *notes] if part)
-        elif role == "developer":
-            role = "system"
-        elif role not in ("system", "user"):
-            role = "user"
-        clean.append({"role": str(role), "content": text})
-    return clean
 
 
 def _backend_error(exc: BaseException) -> BackendError:

@@ -12,6 +12,8 @@
   objects and tool results as ``role: tool`` messages. A template that knows
   no tools (tools forced on) gets the tools described in its system message
   and calls and results written as text instead.
+* ``sanitize_messages`` is the plain path's history (no tools offered): role
+  and text only, calls as a short note, results as user messages.
 """
 
 from __future__ import annotations
@@ -170,6 +172,31 @@ def native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             out.append({"role": "system" if role == "developer" else str(role), "content": text})
     return out
+
+
+def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The conversation in a form the GGUF's chat template accepts: role and text only.
+
+    Content None becomes "" (None crashes the template); an assistant's tool
+    calls become a note in its text; a tool result becomes a user message.
+    """
+    clean: list[dict[str, str]] = []
+    for message in messages:
+        role = message.get("role")
+        text = content_text(message.get("content"))
+        if role == "tool" or role == "function":
+            clean.append({"role": "user", "content": f"Tool result: {text}"})
+            continue
+        if role == "assistant":
+            calls = [call.get("function") or {} for call in message.get("tool_calls") or [] if isinstance(call, dict)]
+            notes = [f"[called {call.get('name', '?')}({call.get('arguments', '')})]" for call in calls]
+            text = "\n".join(part for part in [text, *notes] if part)
+        elif role == "developer":
+            role = "system"
+        elif role not in ("system", "user"):
+            role = "user"
+        clean.append({"role": str(role), "content": text})
+    return clean
 
 
 def tools_instruction(tools: list[dict[str, Any]], fmt: ToolFormat) -> str:

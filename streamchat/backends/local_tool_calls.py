@@ -18,14 +18,10 @@ is known.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Literal
 
+from streamchat.backends.local_call_json import CallJson
 from streamchat.backends.local_template import ToolFormat
-
-ARGUMENT_KEYS = ("arguments", "parameters")
-"""Keys a call's arguments may be written under."""
 
 
 @dataclass(frozen=True)
@@ -74,116 +70,6 @@ Piece = Text | CallOpened | CallStart | ArgsDelta | CallEnd
 """What ``CallParser`` reports."""
 
 
-class _CallJson:
-    """Reads one call's JSON object a character at a time."""
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.expect: Literal["key", "colon", "value", "comma"] = "key"
-        self.in_string = self.escape = False
-        self.key: list[str] = []
-        self.current_key = ""
-        self.value: list[str] | None = None  # the value being read at depth 1, raw
-        self.value_nest = 0
-        self.name: str | None = None
-        self.args: list[str] = []
-        self.args_sent = 0
-        self.args_string = False
-        self.done = False
-
-    def _value_end(self) -> None:
-        raw = "".join(self.value or [])
-        if self.current_key == "name":
-            try:
-                name = json.loads(raw)
-            except ValueError:
-                name = None
-            self.name = name if isinstance(name, str) else None
-        elif self.current_key in ARGUMENT_KEYS and self.args_string:
-            try:  # arguments written as a JSON string holding JSON: pass on what it holds
-                decoded = json.loads(raw)
-            except ValueError:
-                decoded = raw
-            self.args = [decoded if isinstance(decoded, str) else raw]
-        self.value = None
-        self.expect = "comma"
-
-    def _string_char(self, char: str) -> bool:
-        """Track strings; True when ``char`` closed one."""
-        if self.escape:
-            self.escape = False
-        elif char == "\\":
-            self.escape = True
-        elif char == '"':
-            self.in_string = False
-            return True
-        return False
-
-    def _in_value(self, char: str) -> None:
-        assert self.value is not None
-        if self.value_nest == 0 and not self.in_string and self.value and self.value[0] not in "{[\"":
-            if char in ",}" or char.isspace():  # a number, true, false or null ended
-                self._value_end()
-                self.feed(char)
-                return
-        self.value.append(char)
-        if self.current_key in ARGUMENT_KEYS and not self.args_string:
-            self.args.append(char)
-        if self.in_string:
-            closed = self._string_char(char)
-            if closed and self.value_nest == 0:
-                self._value_end()
-        elif char == '"':
-            self.in_string = True
-        elif char in "{[":
-            self.value_nest += 1
-        elif char in "}]":
-            self.value_nest -= 1
-            if self.value_nest == 0:
-                self._value_end()
-
-    def feed(self, char: str) -> None:
-        """Read one character of the object."""
-        if self.value is not None:
-            self._in_value(char)
-        elif self.in_string:
-            if self._string_char(char):
-                self.current_key = "".join(self.key)
-                self.expect = "colon"
-            else:
-                self.key.append(char)
-        elif char.isspace():
-            pass
-        elif self.depth == 0:
-            if char == "{":
-                self.depth = 1
-        elif self.expect == "key" and char == '"':
-            self.in_string, self.key = True, []
-        elif self.expect == "colon" and char == ":":
-            self.expect = "value"
-        elif self.expect == "value":
-            self.value, self.value_nest = [char], 1 if char in "{[" else 0
-            self.args_string = char == '"'
-            self.in_string = char == '"'
-            if self.current_key in ARGUMENT_KEYS and not self.args_string:
-                self.args = [char]
-        elif self.expect == "comma" and char == ",":
-            self.expect = "key"
-        elif char == "}":
-            self.done = True
-
-    def new_args(self) -> str:
-        """Argument text read since the last call of this method."""
-        text = "".join(self.args)[self.args_sent:] if not self.args_string else ""
-        self.args_sent += len(text)
-        return text
-
-    @property
-    def arguments(self) -> str:
-        """The arguments read so far (``{}`` if none)."""
-        return "".join(self.args) or "{}"
-
-
 class CallParser:
     """Splits a model's streamed output into text and tool calls in ``fmt``."""
 
@@ -195,7 +81,7 @@ class CallParser:
         self._held = ""  # text that may be the start of a call
         self._closer = ""  # what followed a tagged call's JSON, while it may be its closing tag
         self._closing = False
-        self._call: _CallJson | None = None
+        self._call: CallJson | None = None
         self._started = False
         self._after_call = False  # whitespace right after a call is dropped
         self._calls_allowed = True  # bare JSON: calls only before any text
@@ -230,7 +116,7 @@ class CallParser:
 
     def _open(self, offset: int, pieces: list[Piece]) -> None:
         pieces.append(CallOpened(offset))
-        self._call, self._started = _CallJson(), False
+        self._call, self._started = CallJson(), False
 
     def _char(self, char: str, pieces: list[Piece]) -> None:
         if self._call is not None:
