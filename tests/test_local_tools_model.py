@@ -7,6 +7,7 @@ tiny model call. The model loads once per process and is shared by every test he
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import aclosing
 from typing import Any, Literal
@@ -176,3 +177,31 @@ async def test_with_tools_off_or_unknown_to_the_template_the_text_path_is_unchan
         assert type(backend._generation(model, req, lambda kind, payload: None)) is Generation
     off = LocalBackend(settings(local_tools="off"))
     assert not off.supports_tools and "local_tools = off" in off.tools_reason
+
+
+async def test_stopping_in_the_middle_of_a_call_frees_the_model_and_the_next_request_works() -> None:
+    backend = LocalBackend(settings(max_tokens=200), tool_choice="required")
+    req = request([{"role": "user", "content": "Weather in Lima for 9 days?"}], registry(forecast), max_tokens=200)
+    acc = StreamAccumulator()
+    async with aclosing(backend.stream(req, RequestTimer())) as chunks:
+        async for chunk in chunks:
+            if any(isinstance(event, ToolCallArgumentsDelta) for event in acc.feed(chunk)):
+                break  # as esc does: the stream is closed mid-arguments
+    model = backend.loaded
+    assert model is not None
+    for _ in range(100):
+        if not model.busy:
+            break
+        await asyncio.sleep(0.01)
+    assert not model.busy  # the thread let go of the model within a token or two
+    _, events = await stream(backend, request([{"role": "user", "content": "Is example.org up?"}], registry(ping)))
+    assert [e.name for e in events if isinstance(e, ToolCallComplete)] == ["ping"]
+
+
+async def test_a_blocking_completion_returns_the_calls_whole() -> None:
+    backend = LocalBackend(settings(), tool_choice="required")
+    completion = await backend.complete(request([{"role": "user", "content": "Is example.org up?"}], registry(ping)),
+                                        RequestTimer())
+    assert completion.finish_reason == "tool_calls" and completion.content == ""
+    [(call_id, name, arguments)] = completion.tool_calls
+    assert len(call_id) == 9 and name == "ping" and json.loads(arguments) == {"host": "example.org"}
