@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from streamchat.config_file import ConfigFile, load_config
-from streamchat.config_schema import McpServerConfig, Profile
+from streamchat.config_schema import LOCAL_TOOLS_CHOICES, McpServerConfig, Profile
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 """The model asked for when a server is configured and no model is named."""
@@ -47,6 +47,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STREAMCHAT_MODEL", "model", "Model name to ask the server for"),
     EnvVar("STREAMCHAT_LOCAL", "local", "1 forces the embedded local model"),
     EnvVar("STREAMCHAT_MODEL_PATH", "model_path", "A GGUF file for the local backend"),
+    EnvVar("STREAMCHAT_LOCAL_TOOLS", "local_tools",
+           "auto/on/off: offer tools to the local model (auto: when its chat template knows tools)"),
     EnvVar("STREAMCHAT_TIMEOUT", "timeout", "Seconds to wait between chunks before calling it a stall"),
     EnvVar("STREAMCHAT_CONNECT_TIMEOUT", "connect_timeout", "Seconds to wait for a connection"),
     EnvVar("STREAMCHAT_MAX_RETRIES", "max_retries", "Times a request failed before its answer began is sent again"),
@@ -76,6 +78,8 @@ class Settings:
     """Force the embedded llama.cpp model."""
     model_path: str | None = None
     """A GGUF file for the local backend; None uses the packaged SmolLM2."""
+    local_tools: str = "auto"
+    """Tools for the local model: ``auto`` when its chat template knows tools, ``on`` always, ``off`` never."""
     timeout: float = 60.0
     """Stall timeout: seconds without a byte before the request fails."""
     connect_timeout: float = 10.0
@@ -123,7 +127,9 @@ class Settings:
         """The model actually asked for."""
         if self.model:
             return self.model
-        return LOCAL_MODEL_NAME if self.use_local else DEFAULT_REMOTE_MODEL
+        if self.use_local:
+            return Path(self.model_path).name if self.model_path else LOCAL_MODEL_NAME
+        return DEFAULT_REMOTE_MODEL
 
     @property
     def workspace_path(self) -> Path:
@@ -136,14 +142,21 @@ class Settings:
 
     def with_profile(self, profile: Profile) -> Settings:
         """A copy that talks to ``profile``'s endpoint, as ``--profile NAME`` would."""
-        return replace(self, **profile_values(profile))
+        values = profile_values(profile)
+        current = next((p for p in self.profiles if p.name == self.profile), None)
+        if profile.local and not profile.model_path and current and current.model_path == self.model_path:
+            values["model_path"] = None  # from another profile's GGUF back to the built-in model
+        return replace(self, **values)
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
     """The Settings fields a profile sets: its endpoint always, the rest when it gives them."""
     values: dict[str, Any] = {"profile": profile.name, "base_url": profile.base_url, "api_key": profile.api_key,
                               "headers": dict(profile.headers), "local": profile.local, "model": profile.model}
-    given = {"temperature": profile.temperature, "max_tokens": profile.max_tokens, "system_prompt": profile.system}
+    if profile.model_path:
+        values["model_path"] = profile.model_path
+    given = {"temperature": profile.temperature, "max_tokens": profile.max_tokens, "system_prompt": profile.system,
+             "local_tools": profile.local_tools}
     values.update({key: value for key, value in given.items() if value is not None})
     return values
 
@@ -156,6 +169,10 @@ def _convert(name: str, field_name: str, raw: str) -> Any:
     """Turn a string from the environment into the field's type."""
     kind = {f.name: f.type for f in fields(Settings)}[field_name]
     text = raw.strip()
+    if field_name == "local_tools" and text.lower() not in LOCAL_TOOLS_CHOICES:
+        raise SettingsError(f"{name}={raw!r} should be one of {', '.join(LOCAL_TOOLS_CHOICES)}")
+    if field_name == "local_tools":
+        return text.lower()
     try:
         if kind == "bool":
             if text.lower() in _TRUE:

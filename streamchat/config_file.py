@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamchat.config_schema import (
+    LOCAL_PROFILE_KEYS,
     MCP_KEYS,
     PROFILE_KEYS,
     TOP_LEVEL_KEYS,
@@ -164,12 +165,18 @@ class _Reader:
 
 
 def _profile(reader: _Reader, name: str, data: Mapping[str, Any], private: bool) -> Profile:
+    if name == "local":  # the built-in profile: only what the embedded model can use
+        known = {key: check for key, check in PROFILE_KEYS.items() if key in LOCAL_PROFILE_KEYS}
+        return Profile(name="local", local=True, **reader.table(data, ("profiles", name), known))
     values = reader.table(data, ("profiles", name), PROFILE_KEYS)
     if "api_key" in values and not private:
         reader.issue(("profiles", name, "api_key"),
                      f"ignored: the file can be read by others; make it private with chmod 600 {reader.path}")
         del values["api_key"]
-    return Profile(name=name, **values)
+    if "local_tools" in values and "model_path" not in values:
+        reader.issue(("profiles", name, "local_tools"), "only applies to a profile with model_path (ignored)")
+        del values["local_tools"]
+    return Profile(name=name, local="model_path" in values, **values)
 
 
 def _mcp(reader: _Reader, name: str, data: Mapping[str, Any]) -> McpServerConfig | None:
@@ -204,12 +211,8 @@ def load_config(path: Path | None = None) -> ConfigFile:
     private = is_private(path)
     profiles: dict[str, Profile] = {}
     for name, table in reader.named_tables(_as_table(reader, data, "profiles"), "profiles").items():
-        if name == "local":
-            reader.issue(("profiles", "local"), "local is the built-in profile of the embedded model and cannot be "
-                                                "redefined (ignored)")
-            continue
         profiles[name] = _profile(reader, name, table, private)
-    profiles["local"] = LOCAL_PROFILE
+    profiles["local"] = profiles.pop("local", LOCAL_PROFILE)
     servers = {}
     for name, table in reader.named_tables(_as_table(reader, data, "mcp"), "mcp").items():
         server = _mcp(reader, name, table)

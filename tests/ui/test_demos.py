@@ -105,7 +105,7 @@ async def test_a_tool_demo_on_a_backend_without_tools_says_so_and_sends_nothing(
     app = make_app(settings, Agent(backend, settings, default_registry()))
     app.demo = get_demo(2)
     async with app.run_test(size=SIZE) as pilot:
-        message = NEEDS_TOOLS_MESSAGE.format(number=2)
+        message = NEEDS_TOOLS_MESSAGE.format(number=2, reason="The openai backend cannot call tools.")
         await wait_for(pilot, lambda: message in notes(app), "the needs-tools note")
         await pilot.pause(1.0)  # typing takes 0.3 s: a request would have been sent by now
         assert fake_server.requests == [] and not app.query(UserMessage)

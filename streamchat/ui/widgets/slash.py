@@ -85,11 +85,10 @@ class SlashCommands:
         self.app.run_worker(self._play(demo), group="demo", exclusive=True, exit_on_error=False)
 
     async def _play(self, demo: Demo) -> None:
-        from streamchat.demos import NEEDS_TOOLS_MESSAGE
-
         app = self.app
-        if demo.needs_tools and not await self._can_call_tools():
-            await app.note(NEEDS_TOOLS_MESSAGE.format(number=demo.number))
+        refusal = await self._without_tools(demo.number) if demo.needs_tools else None
+        if refusal:
+            await app.note(refusal)
             return
         line = f"/race {demo.prompt}" if demo.race else demo.prompt
         prompt = app.query_one(Prompt)
@@ -103,16 +102,20 @@ class SlashCommands:
         if demo.race:
             app.notify(demo.watch, title=f"Demo {demo.number} · {demo.title}", timeout=6, markup=False)
 
-    async def _can_call_tools(self) -> bool:
-        """False when tools are off or the backend cannot call them (the local model)."""
-        settings = self.app.settings
-        if settings.use_local or not settings.tools_enabled:
-            return False
+    async def _without_tools(self, number: int) -> str | None:
+        """Why demo ``number`` cannot call tools (they are off, or this model cannot), or None when it can."""
+        from streamchat.backends import tools_sentence
+        from streamchat.demos import NEEDS_TOOLS_MESSAGE, TOOLS_OFF_MESSAGE
+
+        if not self.app.settings.tools_enabled:
+            return TOOLS_OFF_MESSAGE.format(number=number)
         try:
             agent = await self.app.get_agent()
         except Exception:  # noqa: BLE001 - the demo's turn will show why there is no agent
-            return True
-        return agent.backend.supports_tools
+            return None
+        if agent.backend.supports_tools:
+            return None
+        return NEEDS_TOOLS_MESSAGE.format(number=number, reason=tools_sentence(agent.backend))
 
     async def do_new(self, argument: str) -> None:
         """``/new``: a new chat."""
@@ -170,6 +173,8 @@ class SlashCommands:
         if argument not in ("", "on", "off"):
             self.app.notify("Use /tools on, /tools off, or /tools to toggle.", severity="warning", markup=False)
             return
+        from streamchat.backends import tools_sentence
+
         enabled = not self.app.settings.tools_enabled if not argument else argument == "on"
         self.app.update_settings(replace(self.app.settings, tools_enabled=enabled))
         remember(self.app, {("tools",): enabled})
@@ -177,7 +182,8 @@ class SlashCommands:
         cannot = enabled and agent is not None and not agent.backend.supports_tools
         if cannot:
             self.app.turns.told_no_tools = True  # said here: the next turn need not say it again
-        await self.app.note("tools on, but this model cannot call them: it answers without" if cannot
+        why = tools_sentence(agent.backend) if cannot and agent is not None else ""
+        await self.app.note(f"tools on, but this model cannot call them: it answers without. {why}" if why
                             else "tools on" if enabled else "tools off")
 
     async def do_theme(self, argument: str) -> None:

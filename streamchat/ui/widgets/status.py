@@ -26,7 +26,7 @@ _TOKEN_EVENTS = (TextDelta, ReasoningDelta, ToolCallArgumentsDelta)
 _FIRST_TOKEN_EVENTS = (*_TOKEN_EVENTS, ToolCallStarted)
 
 
-NO_TOOLS = "no tools (the model cannot call them)"
+NO_TOOLS = "tools unsupported"
 """The status line's word on tools when they are on but the backend cannot use them (the local model)."""
 
 
@@ -119,11 +119,11 @@ class StatusLine(Horizontal):
         """Show where requests go: the backend's own description once it exists, else what settings say.
 
         Tools switched on for a model that cannot call them (the backend says; before it exists, the
-        settings) are not shown as on.
+        settings: a local model only when told it can) show as unsupported, not on.
         """
         if backend is None:
             where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
-            can_call_tools = not settings.use_local
+            can_call_tools = not settings.use_local or settings.local_tools == "on"  # a GGUF's template: not read yet
         else:
             where, can_call_tools = backend.description, backend.supports_tools
         tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools else NO_TOOLS
