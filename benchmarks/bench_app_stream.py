@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from bench_markdown_stream import GC, make_answer, tokenize  # noqa: E402
 
-from streamchat.config import Settings  # noqa: E402
+from streamchat.config.settings import Settings  # noqa: E402
 from streamchat.events import TextDelta  # noqa: E402
 from streamchat.ui.answer import AnswerView  # noqa: E402
 from streamchat.ui.app import make_app  # noqa: E402

@@ -20,7 +20,7 @@ from streamchat.accumulator import StreamAccumulator
 from streamchat.approval import Approval, Approver
 from streamchat.backends.base import Backend, ChatRequest
 from streamchat.backends.errors import classify, redact, retry_delay
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import (
     AnyEvent,
     ErrorEvent,

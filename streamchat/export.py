@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage
-from streamchat.store import Conversation
+from streamchat.store.database import Conversation
 from streamchat.timing import SPLIT_SHOWN_MS
 
 JSON_FORMAT = "streamchat.conversation"

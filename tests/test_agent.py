@@ -22,7 +22,7 @@ from fake_server import (
 
 from streamchat.agent import TOOL_STOPPED, Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent, ErrorEvent, TextDelta, ToolResult, ToolRunning, TurnDone
 from streamchat.messages import STOPPED_NOTE, ChatMessage
 from streamchat.tools import ToolRegistry, default_registry

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, text_response
 
-from streamchat.config import SettingsError, load_settings
-from streamchat.config_file import config_path, find_line, load_config
+from streamchat.config.file import config_path, find_line, load_config
+from streamchat.config.settings import SettingsError, load_settings
 
 TWO_PROFILES = """\
 # my settings
@@ -199,7 +199,7 @@ headers = {{ "X-Team" = "blue" }}
 
 
 def test_writing_back_keeps_comments_creates_private_files_and_leaves_bad_files_alone(tmp_path: Path) -> None:
-    from streamchat.config_write import ConfigWriteError, remember
+    from streamchat.config.write import ConfigWriteError, remember
 
     path = write(tmp_path / "config.toml", TWO_PROFILES, 0o640)
     remember({("theme",): "nord", ("profiles", "home", "model"): "bigger", ("profiles", "new", "model"): "m"},

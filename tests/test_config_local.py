@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from streamchat.config import Settings, SettingsError, load_settings
-from streamchat.config_file import load_config
+from streamchat.config.file import load_config
+from streamchat.config.settings import Settings, SettingsError, load_settings
 
 LOCAL_PROFILES = """\
 local_tools = "maybe"

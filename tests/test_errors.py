@@ -25,7 +25,7 @@ from fake_server import (
 from streamchat.agent import Agent
 from streamchat.backends.mistakes import shown_url, suggested_url
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings, SettingsError, load_settings
+from streamchat.config.settings import Settings, SettingsError, load_settings
 from streamchat.events import ErrorEvent, Retrying, TurnDone
 from streamchat.messages import ChatMessage
 

@@ -10,7 +10,7 @@ import pytest
 
 from streamchat.cli import main
 from streamchat.messages import ChatMessage
-from streamchat.store import ConversationStore
+from streamchat.store.database import ConversationStore
 
 
 @pytest.fixture(autouse=True)

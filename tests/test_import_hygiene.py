@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-CORE = ["streamchat.events", "streamchat.accumulator", "streamchat.timing", "streamchat.config",
+CORE = ["streamchat.events", "streamchat.accumulator", "streamchat.timing", "streamchat.config.settings",
         "streamchat.messages", "streamchat.agent", "streamchat.backends", "streamchat.backends.openai_compat",
         "streamchat.backends.errors", "streamchat.tools", "streamchat.headless", "streamchat.factory",
-        "streamchat.cli", "streamchat.safety", "streamchat.config_file", "streamchat.config_write",
-        "streamchat.approval", "streamchat.mcp_servers", "streamchat.mcp_transport", "streamchat.markdown"]
+        "streamchat.cli", "streamchat.safety", "streamchat.config.file", "streamchat.config.write",
+        "streamchat.approval", "streamchat.mcp.servers", "streamchat.mcp.transport", "streamchat.markdown"]
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -21,7 +21,8 @@ def test_core_module_does_not_import_textual(module: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("module", ["streamchat.cli", "streamchat.config", "streamchat.agent", "streamchat.backends"])
+@pytest.mark.parametrize("module", ["streamchat.cli", "streamchat.config.settings", "streamchat.agent",
+                                    "streamchat.backends"])
 def test_light_modules_do_not_import_openai(module: str) -> None:
     code = f"import sys, {module}\nassert 'openai' not in sys.modules, 'openai imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -29,7 +30,7 @@ def test_light_modules_do_not_import_openai(module: str) -> None:
 
 
 def test_start_up_imports_neither_the_mcp_sdk_nor_tomlkit() -> None:
-    code = ("import sys, streamchat.cli, streamchat.config, streamchat.mcp_servers\n"
+    code = ("import sys, streamchat.cli, streamchat.config.settings, streamchat.mcp.servers\n"
             "assert not {'mcp', 'tomlkit'} & set(sys.modules), sorted({'mcp', 'tomlkit'} & set(sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

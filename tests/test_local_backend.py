@@ -16,15 +16,15 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip 
 from streamchat.agent import Agent
 from streamchat.backends.base import ChatRequest
 from streamchat.backends.errors import BackendError
-from streamchat.backends.local import LocalBackend, sanitize_messages
-from streamchat.backends.local_model import (
+from streamchat.backends.local.backend import LocalBackend, sanitize_messages
+from streamchat.backends.local.model import (
     LOAD_COUNTS,
     N_CTX,
     generation_threads,
     packaged_model_path,
     unload_model,
 )
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import ErrorEvent, TextDelta, TurnDone
 from streamchat.messages import ChatMessage, ToolCall
 from streamchat.timing import RequestTimer
@@ -85,7 +85,7 @@ def test_a_model_path_names_the_file_in_the_description() -> None:
 
 
 def test_without_llama_cpp_or_weights_the_error_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import streamchat.backends.local as local
+    import streamchat.backends.local.backend as local
 
     monkeypatch.setattr(local, "packaged_model_path", lambda: None)
     with pytest.raises(BackendError) as no_weights:
@@ -100,7 +100,8 @@ def test_without_llama_cpp_or_weights_the_error_says_how_to_install(monkeypatch:
 
 
 def test_constructing_the_backend_imports_neither_llama_cpp_nor_openai() -> None:
-    code = ("import sys\nfrom streamchat.backends.local import LocalBackend\nfrom streamchat.config import Settings\n"
+    code = ("import sys\nfrom streamchat.backends.local.backend import LocalBackend\n"
+            "from streamchat.config.settings import Settings\n"
             "LocalBackend(Settings(local=True))\n"
             "assert 'llama_cpp' not in sys.modules and 'openai' not in sys.modules, 'heavy import'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -377,8 +378,8 @@ QUIET_SCRIPT = """
 import asyncio
 from contextlib import aclosing
 from streamchat.backends.base import ChatRequest
-from streamchat.backends.local import LocalBackend
-from streamchat.config import Settings
+from streamchat.backends.local.backend import LocalBackend
+from streamchat.config.settings import Settings
 from streamchat.timing import RequestTimer
 
 async def drain(backend, text, max_tokens):

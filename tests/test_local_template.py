@@ -12,8 +12,8 @@ pytest.importorskip("jinja2", reason="jinja2 comes with llama-cpp-python (pip in
 
 from chat_templates import LLAMA3_STYLE, MISTRAL_STRICT, QWEN_STYLE
 
-from streamchat.backends.local_model import packaged_model_path
-from streamchat.backends.local_template import (
+from streamchat.backends.local.model import packaged_model_path
+from streamchat.backends.local.template import (
     TAGGED,
     ChatTemplates,
     TemplateError,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from streamchat.backends.local_template import TAGGED, ToolFormat
-from streamchat.backends.local_tool_calls import ArgsDelta, CallEnd, CallOpened, CallParser, CallStart, Piece, Text
-from streamchat.backends.local_tool_rounds import (
+from streamchat.backends.local.template import TAGGED, ToolFormat
+from streamchat.backends.local.tool_calls import ArgsDelta, CallEnd, CallOpened, CallParser, CallStart, Piece, Text
+from streamchat.backends.local.tool_rounds import (
     LAST_ROUND_NOTE,
     MAX_CALLS,
     RepeatGate,
@@ -72,7 +72,7 @@ def test_bare_json_calls_with_parameters_then_text_is_only_text() -> None:
 
 def test_the_calls_grammar_names_every_tool_and_caps_the_calls() -> None:
     pytest.importorskip("llama_cpp", reason="the grammar is built with llama-cpp-python's schema converter")
-    from streamchat.backends.local_grammar import tool_grammar
+    from streamchat.backends.local.grammar import tool_grammar
 
     tools = [{"type": "function", "function": {"name": name, "parameters": {
         "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}} for name in ("f", "g")]

@@ -20,16 +20,16 @@ from chat_templates import QWEN_STYLE
 
 from streamchat.accumulator import StreamAccumulator
 from streamchat.agent import Agent
-from streamchat.backends import local as local_backend
-from streamchat.backends import local_tool_generation
 from streamchat.backends.base import ChatRequest
-from streamchat.backends.local import LocalBackend
-from streamchat.backends.local_generation import Generation
-from streamchat.backends.local_model import packaged_model_path
-from streamchat.backends.local_template import ChatTemplates, read_chat_templates
-from streamchat.backends.local_tool_generation import ToolGeneration
-from streamchat.backends.local_tool_rounds import MAX_CALLS
-from streamchat.config import Settings
+from streamchat.backends.local import backend as local_backend
+from streamchat.backends.local import tool_generation as local_tool_generation
+from streamchat.backends.local.backend import LocalBackend
+from streamchat.backends.local.generation import Generation
+from streamchat.backends.local.model import packaged_model_path
+from streamchat.backends.local.template import ChatTemplates, read_chat_templates
+from streamchat.backends.local.tool_generation import ToolGeneration
+from streamchat.backends.local.tool_rounds import MAX_CALLS
+from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent, ToolCallArgumentsDelta, ToolCallComplete, ToolCallStarted, ToolRunning, TurnDone
 from streamchat.timing import RequestTimer
 from streamchat.tools import ToolRegistry

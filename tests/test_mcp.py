@@ -11,7 +11,7 @@ from pathlib import Path
 from fake_server import FakeServer, text_response, tool_call_response
 
 from streamchat.cli import build_parser
-from streamchat.mcp_servers import tool_name
+from streamchat.mcp.servers import tool_name
 
 SERVER = Path(__file__).parent / "mcp_server.py"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from fake_server import FakeServer, text_response
 
-from streamchat.store import ConversationStore
+from streamchat.store.database import ConversationStore
 
 LEAVE_ALT_SCREEN = b"\x1b[?1049l"
 """What a full-screen app writes to give the shell its screen back."""

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from streamchat.messages import ChatMessage, ToolCall
-from streamchat.store import (
+from streamchat.store.checkpoint import StreamCheckpointer
+from streamchat.store.database import (
     SCHEMA_VERSION,
     ConversationNotFound,
     ConversationStore,
@@ -25,7 +26,6 @@ from streamchat.store import (
     make_title,
     open_store,
 )
-from streamchat.store_checkpoint import StreamCheckpointer
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "plain-hunter2-Zx8QwErTy7UiOp"  # not key-shaped: only the configured secret can mask it
@@ -292,7 +292,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     writer = """
         import os, sys, time
         from streamchat.messages import ChatMessage
-        from streamchat.store import ConversationStore
+        from streamchat.store.database import ConversationStore
         data, cid, tag, go = sys.argv[1:]
         store = ConversationStore(data)
         print("ready", flush=True)
@@ -319,8 +319,8 @@ def test_sigkill_mid_stream_keeps_a_recent_prefix(tmp_path: Path) -> None:
     streamer = """
         import sys, time
         from streamchat.messages import ChatMessage
-        from streamchat.store import ConversationStore
-        from streamchat.store_checkpoint import StreamCheckpointer
+        from streamchat.store.database import ConversationStore
+        from streamchat.store.checkpoint import StreamCheckpointer
         store = ConversationStore(sys.argv[1])
         cid = store.create_conversation()
         cp = StreamCheckpointer(store, cid, interval_s=0.1)
@@ -363,7 +363,7 @@ def test_sigkill_mid_stream_keeps_a_recent_prefix(tmp_path: Path) -> None:
 
 
 def test_store_imports_no_ui_or_network_library() -> None:
-    code = ("import sys, streamchat.store, streamchat.export\n"
+    code = ("import sys, streamchat.store.database, streamchat.export\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'openai', 'httpx', 'rich')]\n"
             "assert not bad, bad\n")
     proc = run_python(code)

@@ -6,7 +6,7 @@ Both are imported lazily, so start-up never pays for ``openai`` or llama.cpp.
 from __future__ import annotations
 
 from streamchat.backends.base import Backend, ChatRequest, Completion
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 
 def tools_sentence(backend: Backend) -> str:
@@ -20,7 +20,7 @@ def tools_sentence(backend: Backend) -> str:
 def make_backend(settings: Settings) -> Backend:
     """The backend the settings ask for (local when nothing else is configured)."""
     if settings.use_local:
-        from streamchat.backends.local import LocalBackend
+        from streamchat.backends.local.backend import LocalBackend
 
         return LocalBackend(settings)
     from streamchat.backends.openai_compat import OpenAIBackend

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 if TYPE_CHECKING:
     from streamchat.demos import Demo
@@ -49,7 +49,7 @@ def add_reopen_flags(parser: argparse.ArgumentParser) -> None:
 
 def find_conversation(settings: Settings, *, continue_last: bool = False, resume: str | None = None) -> str:
     """The full id of the conversation to reopen; ``StoreError`` with a sentence if there is none."""
-    from streamchat.store import ConversationStore, StoreError, database_path
+    from streamchat.store.database import ConversationStore, StoreError, database_path
 
     path = database_path(settings.data_dir)
     if not path.exists():
@@ -80,7 +80,7 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
     """
     reopen = None
     if continue_last or resume is not None:
-        from streamchat.store import StoreError
+        from streamchat.store.database import StoreError
 
         try:
             reopen = find_conversation(settings, continue_last=continue_last, resume=resume)

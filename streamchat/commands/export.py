@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_STORE = 2
 """The store cannot be opened or the conversation is unknown."""
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Export one conversation; return the exit status."""
     from streamchat.export import to_json, to_markdown
     from streamchat.safety import strip_control
-    from streamchat.store import ConversationStore, StoreError, database_path
-    from streamchat.store_files import write_private
+    from streamchat.store.database import ConversationStore, StoreError, database_path
+    from streamchat.store.files import write_private
 
     path = database_path(settings.data_dir)
     if not path.exists():

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_STORE = 2
 """The store cannot be opened (or the conversation is unknown)."""
@@ -47,7 +47,7 @@ def one_line(text: str) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """List conversations; return the exit status."""
-    from streamchat.store import ConversationStore, StoreError, database_path
+    from streamchat.store.database import ConversationStore, StoreError, database_path
 
     path = database_path(settings.data_dir)
     if not path.exists():

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
 """Asked when no prompt is given."""

@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
     from streamchat.ui.app import StreamChatApp
 
 

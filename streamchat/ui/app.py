@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock

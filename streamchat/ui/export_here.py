@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamchat.messages import ChatMessage
-from streamchat.store import Conversation, StoreError, make_title
+from streamchat.store.database import Conversation, StoreError, make_title
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 async def export_conversation(app: StreamChatApp, kind: str) -> None:
     """Write the conversation to ``streamchat-<id8>.md`` (or ``.json``) here, private, and say where."""
     from streamchat.export import to_json, to_markdown
-    from streamchat.store_files import write_private
+    from streamchat.store.files import write_private
 
     if kind not in ("md", "json"):
         app.notify("Use /export md or /export json.", severity="warning")

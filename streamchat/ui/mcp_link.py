@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streamchat.mcp_servers import McpManager, McpServer, describe_server
-from streamchat.store_files import default_data_dir
+from streamchat.mcp.servers import McpManager, McpServer, describe_server
+from streamchat.store.files import default_data_dir
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent

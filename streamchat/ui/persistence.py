@@ -28,14 +28,14 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from streamchat.messages import ChatMessage
-from streamchat.store import (
+from streamchat.store.checkpoint import StreamCheckpointer
+from streamchat.store.database import (
     Conversation,
     ConversationStore,
     StoreError,
     open_store,
 )
-from streamchat.store_checkpoint import StreamCheckpointer
-from streamchat.ui.store_thread import StoreThread
+from streamchat.store.writer import StoreThread
 from streamchat.ui.widgets.conversation import Conversation as ConversationView
 from streamchat.ui.widgets.message import Note
 from streamchat.ui.widgets.restored import show_conversation

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from streamchat.agent import Agent
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
 
 Agents = tuple["Agent", "Agent"]
 """The streaming side's agent, then the blocking side's."""

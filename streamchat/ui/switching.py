@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.messages import ChatMessage
 from streamchat.safety import one_line
 from streamchat.ui.screens.model_picker import ModelPicker, PickerChoice
@@ -26,8 +26,8 @@ def remember(app: StreamChatApp, changes: Mapping[tuple[str, ...], Any], *, add:
     """Write ``changes`` to the config file in a thread; say so in the chat if that fails."""
 
     def write() -> None:
-        from streamchat.config_write import ConfigWriteError
-        from streamchat.config_write import remember as write_back
+        from streamchat.config.write import ConfigWriteError
+        from streamchat.config.write import remember as write_back
 
         try:
             write_back(changes, add=add)

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt

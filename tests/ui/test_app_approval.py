@@ -7,9 +7,9 @@ from pathlib import Path
 from conftest import SIZE, finish_turn, send, wait_for
 from fake_server import FakeServer, text_response, tool_call_response
 
-from streamchat.config import Settings
-from streamchat.config_file import config_path, load_config
-from streamchat.store import ConversationStore
+from streamchat.config.file import config_path, load_config
+from streamchat.config.settings import Settings
+from streamchat.store.database import ConversationStore
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.widgets.tool_call import ToolCallRow
 

@@ -20,7 +20,7 @@ from fake_server import (
 )
 from textual.widgets import Static
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import make_app
 from streamchat.ui.widgets.error import KIND_TITLES, ErrorNote

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.tools.registry import ToolRegistry
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app

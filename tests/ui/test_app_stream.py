@@ -17,7 +17,7 @@ from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.cli import main
 from streamchat.commands import chat
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import TextDelta, TurnDone
 from streamchat.ui import agent_loader
 from streamchat.ui.answer import AnswerView
@@ -113,7 +113,7 @@ async def test_waiting_indicator_shows_until_the_first_token(app: StreamChatApp,
 def test_importing_and_making_the_app_does_not_import_openai() -> None:
     code = (
         "import sys\n"
-        "from streamchat.config import Settings\n"
+        "from streamchat.config.settings import Settings\n"
         "from streamchat.ui.app import make_app\n"
         "import streamchat.commands.chat\n"
         "make_app(Settings(base_url='http://127.0.0.1:9/v1', api_key='k'))\n"

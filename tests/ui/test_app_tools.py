@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import ToolCallArgumentsDelta, ToolCallStarted, ToolResult
 from streamchat.tools import default_registry
 from streamchat.ui.answer import AnswerView

@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.demos import NEEDS_TOOLS_MESSAGE, get_demo
 from streamchat.tools import default_registry
 from streamchat.ui.answer import AnswerView

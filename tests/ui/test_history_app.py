@@ -13,10 +13,10 @@ from fake_server import Delay, Done, FakeServer, Response, chunk, text_response
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.export import to_json, to_markdown
 from streamchat.messages import CONTINUE_PROMPT, STOPPED_NOTE, ChatMessage, ToolCall
-from streamchat.store import ConversationStore
+from streamchat.store.database import ConversationStore
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.screens.confirm import ConfirmScreen

@@ -10,9 +10,9 @@ from conftest import SIZE, send, wait_for
 from textual.widgets import Static
 
 from streamchat.agent import Agent
-from streamchat.backends.local import LocalBackend
-from streamchat.backends.local_model import packaged_model_path
-from streamchat.config import Settings
+from streamchat.backends.local.backend import LocalBackend
+from streamchat.backends.local.model import packaged_model_path
+from streamchat.config.settings import Settings
 from streamchat.demos import get_demo
 from streamchat.tools import default_registry
 from streamchat.ui.app import StreamChatApp, make_app

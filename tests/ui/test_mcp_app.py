@@ -16,8 +16,8 @@ import pytest
 from conftest import SIZE, finish_turn, send, wait_for
 from fake_server import FakeServer, text_response, tool_call_response
 
-from streamchat.config import Settings
-from streamchat.config_schema import McpServerConfig
+from streamchat.config.schema import McpServerConfig
+from streamchat.config.settings import Settings
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.widgets.message import Note
 from streamchat.ui.widgets.tool_call import ToolCallRow

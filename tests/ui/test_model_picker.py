@@ -11,8 +11,8 @@ from conftest import SIZE, ask, send, wait_for
 from fake_server import FakeServer, text_response
 from textual.widgets import OptionList, Static
 
-from streamchat.config import Settings, load_settings
-from streamchat.config_file import config_path, load_config
+from streamchat.config.file import config_path, load_config
+from streamchat.config.settings import Settings, load_settings
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.screens.model_picker import ModelPicker
 from streamchat.ui.widgets.message import Note

@@ -23,7 +23,7 @@ from textual.widgets import Static
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.race import SideResult
 from streamchat.timing import Clock
 from streamchat.ui.app import StreamChatApp, make_app
@@ -312,7 +312,7 @@ def test_a_finished_race(snap_compare: Callable[..., bool], server: FakeServer) 
 
 
 async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeServer) -> None:
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
     from streamchat.ui.app import RACE_WHILE_ANSWERING, make_app
 
     fake_server.enqueue(Response([chunk({"content": "still going"}), Delay(10)]))

@@ -16,7 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from streamchat.safety import one_line as safe_line
-from streamchat.store import ConversationSummary, StoreError
+from streamchat.store.database import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:

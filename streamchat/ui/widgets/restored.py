@@ -28,7 +28,7 @@ from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import CUT_OFF, REASONING_LABEL, STOPPED, STOPPED_EARLY, AssistantTurn
 
 if TYPE_CHECKING:
-    from streamchat.store import Conversation as SavedConversation
+    from streamchat.store.database import Conversation as SavedConversation
     from streamchat.ui.app import StreamChatApp
 
 

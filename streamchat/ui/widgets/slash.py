@@ -224,7 +224,7 @@ class SlashCommands:
                         f"/copy{' code' if code else ''} file writes it to a file.", markup=False, timeout=8)
 
     async def _copy_to_file(self, text: str, path: Path, what: str) -> None:
-        from streamchat.store_files import write_private
+        from streamchat.store.files import write_private
 
         try:
             await asyncio.to_thread(write_private, str(path), text)

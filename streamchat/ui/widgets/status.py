@@ -11,7 +11,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from streamchat.backends.base import Backend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import (
     AnyEvent,
     ReasoningDelta,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from streamchat.messages import ChatMessage
 
 if TYPE_CHECKING:
-    from streamchat.store import ConversationStore
+    from streamchat.store.database import ConversationStore
 
 
 class StreamCheckpointer:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from streamchat.backends.local_tool_calls import ArgsDelta, CallEnd, CallStart, Piece
+from streamchat.backends.local.tool_calls import ArgsDelta, CallEnd, CallStart, Piece
 
 MAX_CALLS = 6
 """Tool calls the local model may make for one user message; then it answers without tools."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streamchat.backends.local_call_json import CallJson
-from streamchat.backends.local_template import ToolFormat
+from streamchat.backends.local.call_json import CallJson
+from streamchat.backends.local.template import ToolFormat
 
 
 @dataclass(frozen=True)

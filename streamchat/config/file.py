@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamchat.config_schema import (
+from streamchat.config.schema import (
     LOCAL_PROFILE_KEYS,
     MCP_KEYS,
     PROFILE_KEYS,

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from streamchat.config_file import config_path
-from streamchat.store_files import create_private_dir
+from streamchat.config.file import config_path
+from streamchat.store.files import create_private_dir
 
 HEADER = "# streamchat's config file (`streamchat config edit`); streamchat also saves choices made in the app here.\n"
 """The first line of a config file that streamchat creates itself."""

@@ -28,17 +28,17 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from streamchat.backends.local_generation import Emit, Generation, _AbortHook
-from streamchat.backends.local_grammar import Mode, tool_grammar
-from streamchat.backends.local_model import LoadedModel
-from streamchat.backends.local_template import (
+from streamchat.backends.local.generation import Emit, Generation, _AbortHook
+from streamchat.backends.local.grammar import Mode, tool_grammar
+from streamchat.backends.local.model import LoadedModel
+from streamchat.backends.local.template import (
     TemplateError,
     ToolFormat,
     native_messages,
     render_prompt,
     text_messages,
 )
-from streamchat.backends.local_tool_calls import (
+from streamchat.backends.local.tool_calls import (
     ArgsDelta,
     CallEnd,
     CallOpened,
@@ -47,7 +47,7 @@ from streamchat.backends.local_tool_calls import (
     Piece,
     Text,
 )
-from streamchat.backends.local_tool_rounds import RepeatGate, RoundPlan, repeat_exchange
+from streamchat.backends.local.tool_rounds import RepeatGate, RoundPlan, repeat_exchange
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from streamchat.config_schema import McpServerConfig
+from streamchat.config.schema import McpServerConfig
 from streamchat.safety import strip_control
 from streamchat.tools.registry import Tool, ToolOutcome, ToolRegistry
 
@@ -147,7 +147,7 @@ class McpManager:
             await asyncio.to_thread(__import__, "mcp")  # the SDK is heavy: import it off the event loop
             from mcp import Client
 
-            from streamchat.mcp_transport import open_transport
+            from streamchat.mcp.transport import open_transport
 
             async with asyncio.timeout(START_TIMEOUT_S):
                 transport = open_transport(server.config, self.log_path(server), server.closed.set)

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streamchat.config_schema import McpServerConfig
+from streamchat.config.schema import McpServerConfig
 
 
 class WatchedReadStream:

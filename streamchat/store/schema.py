@@ -1,6 +1,6 @@
 """The history database: its records, schema, SQL, migrations, errors and how it is opened.
 
-Kept apart from ``streamchat.store`` so that module reads as the API (which
+Kept apart from ``streamchat.store.database`` so that module reads as the API (which
 re-exports the public names here). Nothing here imports a UI or a network
 library.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from streamchat.backends.errors import redact
 from streamchat.messages import ChatMessage
-from streamchat.store_files import create_private_dir, create_private_file, describe_error, make_private
+from streamchat.store.files import create_private_dir, create_private_file, describe_error, make_private
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 """The first 16 bytes of every SQLite database file."""

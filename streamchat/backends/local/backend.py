@@ -31,8 +31,8 @@ from typing import Any
 
 from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import BackendError, error_of
-from streamchat.backends.local_generation import Emit, Generation
-from streamchat.backends.local_model import (
+from streamchat.backends.local.generation import Emit, Generation
+from streamchat.backends.local.model import (
     LoadedModel,
     ModelKey,
     cached_model,
@@ -40,17 +40,17 @@ from streamchat.backends.local_model import (
     packaged_model_path,
     warm_up,
 )
-from streamchat.backends.local_template import (
+from streamchat.backends.local.template import (
     TemplateError,
     knows_tools,
     read_chat_templates,
     sanitize_messages,
     tool_format,
 )
-from streamchat.backends.local_tool_generation import ToolGeneration, ToolSetup
-from streamchat.backends.local_tool_rounds import plan_round
+from streamchat.backends.local.tool_generation import ToolGeneration, ToolSetup
+from streamchat.backends.local.tool_rounds import plan_round
 from streamchat.backends.mistakes import context_overflow
-from streamchat.config import LOCAL_MODEL_NAME, Settings
+from streamchat.config.settings import LOCAL_MODEL_NAME, Settings
 from streamchat.timing import RequestTimer
 
 INSTALL_HINT = (

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from streamchat.backends.local_model import LoadedModel
+from streamchat.backends.local.model import LoadedModel
 
 
 class _AbortHook:

@@ -29,11 +29,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from streamchat import store_schema as schema
 from streamchat.backends.errors import redact
 from streamchat.messages import ChatMessage
-from streamchat.store_files import DB_NAME, database_path, default_data_dir, describe_error
-from streamchat.store_schema import (
+from streamchat.store import schema
+from streamchat.store.files import DB_NAME, database_path, default_data_dir, describe_error
+from streamchat.store.schema import (
     SCHEMA_VERSION,
     Conversation,
     ConversationNotFound,

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from streamchat.config_file import ConfigFile, load_config
-from streamchat.config_schema import LOCAL_TOOLS_CHOICES, McpServerConfig, Profile
+from streamchat.config.file import ConfigFile, load_config
+from streamchat.config.schema import LOCAL_TOOLS_CHOICES, McpServerConfig, Profile
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 """The model asked for when a server is configured and no model is named."""

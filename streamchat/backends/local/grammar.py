@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any, Literal
 
-from streamchat.backends.local_template import ToolFormat
+from streamchat.backends.local.template import ToolFormat
 
 Mode = Literal["calls", "choose", "text"]
 """Which grammar: only calls, calls or text, only text."""

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from streamchat.store import StoreError
+from streamchat.store.database import StoreError
 
 T = TypeVar("T")
 
