@@ -21,6 +21,11 @@ STOPPED_NOTE = "[stopped by the user]"
 """Appended to the API form of an answer cut short (see ``cut_short``) so the model knows it was cut."""
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
 """The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
+CONTINUABLE = frozenset({"stopped", "length"})
+"""Statuses of the last answer after which "continue answer" is offered."""
+CONTINUABLE_WITH_TEXT = frozenset({"error", "incomplete"})
+"""Statuses after which it is offered when the answer has some text: a dropped connection, an error in the
+stream, a stream that ended without a finish reason (with no text, retry is the answer)."""
 
 
 @dataclass
@@ -135,3 +140,11 @@ def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
             continue
         sent.append(message.to_api())
     return sent
+
+
+def can_continue(history: list[ChatMessage]) -> bool:
+    """True when the conversation ends with an answer that was stopped, cut off at the token limit, or broke off."""
+    last = history[-1] if history else None
+    if last is None or last.role != "assistant":
+        return False
+    return last.status in CONTINUABLE or (last.status in CONTINUABLE_WITH_TEXT and bool(last.content))

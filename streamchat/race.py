@@ -19,6 +19,9 @@ from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, T
 from streamchat.messages import ChatMessage
 from streamchat.timing import Clock
 
+DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
+"""Raced when no prompt is given (``streamchat race``, the race pane)."""
+
 Mode = Literal["streaming", "blocking"]
 """Which side of the race."""
 

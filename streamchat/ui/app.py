@@ -19,27 +19,26 @@ from textual.worker import Worker
 
 from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent
-from streamchat.messages import ChatMessage
+from streamchat.messages import ChatMessage, can_continue
 from streamchat.timing import Clock
-from streamchat.ui.agent_loader import AgentLoader
-from streamchat.ui.approval import ChatApprover
+from streamchat.ui.chat.agent_loader import AgentLoader
+from streamchat.ui.chat.approver import ChatApprover
+from streamchat.ui.chat.commands import ChatCommands, as_sent
+from streamchat.ui.chat.mcp_link import McpLink
+from streamchat.ui.chat.persistence import ChatPersistence
+from streamchat.ui.chat.restore import continue_answer
+from streamchat.ui.chat.slash import STILL_ANSWERING, SlashCommands
+from streamchat.ui.chat.switching import follow_theme, open_picker
+from streamchat.ui.chat.turns import TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.heap import settle_heap
-from streamchat.ui.mcp_link import McpLink
-from streamchat.ui.persistence import ChatPersistence
-from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
-from streamchat.ui.race_launch import race_from_chat
+from streamchat.ui.race.launch import race_from_chat
 from streamchat.ui.screens.history import open_history
-from streamchat.ui.switching import follow_theme, open_picker
-from streamchat.ui.turn_runner import TurnRunner
-from streamchat.ui.widgets.commands import ChatCommands, as_sent
 from streamchat.ui.widgets.conversation import Conversation
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.restored import can_continue, continue_answer
-from streamchat.ui.widgets.slash import STILL_ANSWERING, SlashCommands
 from streamchat.ui.widgets.status import StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
 

@@ -11,8 +11,8 @@ from textual.events import Key
 from textual.widgets import TextArea
 
 from streamchat.ui.app import StreamChatApp
+from streamchat.ui.chat.commands import last_code_block, parse_slash
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
-from streamchat.ui.widgets.commands import last_code_block, parse_slash
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.turn import AssistantTurn

@@ -19,9 +19,9 @@ from streamchat.cli import main
 from streamchat.commands import chat
 from streamchat.config.settings import Settings
 from streamchat.events import TextDelta, TurnDone
-from streamchat.ui import agent_loader
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
+from streamchat.ui.chat import agent_loader
 from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.turn import AssistantTurn

@@ -14,10 +14,10 @@ from streamchat.demos import NEEDS_TOOLS_MESSAGE, get_demo
 from streamchat.tools import default_registry
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app
-from streamchat.ui.screens.race import RaceScreen
+from streamchat.ui.chat.slash import SlashCommands
+from streamchat.ui.race.screen import RaceScreen
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.slash import SlashCommands
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import AssistantTurn
 

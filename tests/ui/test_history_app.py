@@ -23,7 +23,7 @@ from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.screens.history import HistoryScreen
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note, UserMessage
-from streamchat.ui.widgets.restored import ContinuedLabel, SavedTurn
+from streamchat.ui.widgets.saved import ContinuedLabel, SavedTurn
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import STOPPED, AssistantTurn
 

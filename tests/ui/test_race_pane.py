@@ -27,11 +27,11 @@ from streamchat.config.settings import Settings
 from streamchat.race import SideResult
 from streamchat.timing import Clock
 from streamchat.ui.app import StreamChatApp, make_app
-from streamchat.ui.screens.race import LOCAL_NOTE, RaceScreen
+from streamchat.ui.race.screen import LOCAL_NOTE, RaceScreen
+from streamchat.ui.race.side import fmt_ms
+from streamchat.ui.race.timeline import LABEL_WIDTH, LEVELS, RaceTimeline, timeline
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.race_side import fmt_ms
-from streamchat.ui.widgets.race_timeline import LABEL_WIDTH, LEVELS, RaceTimeline, timeline
 
 SIZE = (120, 36)
 """The race pane is made for a wide terminal."""
@@ -313,7 +313,8 @@ def test_a_finished_race(snap_compare: Callable[..., bool], server: FakeServer) 
 
 async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeServer) -> None:
     from streamchat.config.settings import Settings
-    from streamchat.ui.app import RACE_WHILE_ANSWERING, make_app
+    from streamchat.ui.app import make_app
+    from streamchat.ui.race.launch import RACE_WHILE_ANSWERING
 
     fake_server.enqueue(Response([chunk({"content": "still going"}), Delay(10)]))
     app = make_app(Settings(base_url=fake_server.base_url, api_key="k", max_retries=0, timeout=20))

@@ -21,7 +21,7 @@ from streamchat.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp
-    from streamchat.ui.persistence import ChatPersistence
+    from streamchat.ui.chat.persistence import ChatPersistence
 
 LIMIT = 200
 """The most conversations listed (the newest)."""

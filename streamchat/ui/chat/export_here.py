@@ -14,7 +14,7 @@ from streamchat.store.database import Conversation, StoreError, make_title
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp
-    from streamchat.ui.persistence import ChatPersistence, SavedConversation
+    from streamchat.ui.chat.persistence import ChatPersistence, SavedConversation
 
 
 async def export_conversation(app: StreamChatApp, kind: str) -> None:

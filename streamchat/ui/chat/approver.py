@@ -63,7 +63,7 @@ class ChatApprover:
         return approval
 
     def _always(self, name: str) -> None:
-        from streamchat.ui.switching import remember
+        from streamchat.ui.chat.switching import remember
 
         settings = self.app.settings
         if name not in settings.always_allow:

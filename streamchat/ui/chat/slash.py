@@ -9,11 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import ChatMessage, can_continue
+from streamchat.ui.chat.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
-from streamchat.ui.widgets.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.restored import can_continue
 
 if TYPE_CHECKING:
     from streamchat.demos import Demo
@@ -146,7 +145,7 @@ class SlashCommands:
 
     async def do_model(self, argument: str) -> None:
         """``/model [NAME]``: ask another model from the next turn on (no name: open the picker)."""
-        from streamchat.ui.switching import open_picker, switch_model
+        from streamchat.ui.chat.switching import open_picker, switch_model
 
         if not argument:
             open_picker(self.app)
@@ -157,7 +156,7 @@ class SlashCommands:
 
     async def do_profile(self, argument: str) -> None:
         """``/profile [NAME]``: talk to another profile's endpoint from the next turn on (no name: the picker)."""
-        from streamchat.ui.switching import open_picker, switch_profile
+        from streamchat.ui.chat.switching import open_picker, switch_profile
 
         if not argument:
             open_picker(self.app)
@@ -168,7 +167,7 @@ class SlashCommands:
 
     async def do_tools(self, argument: str) -> None:
         """``/tools [on|off]``: offer the tools or not (no argument: toggle); remembered in the config file."""
-        from streamchat.ui.switching import remember
+        from streamchat.ui.chat.switching import remember
 
         if argument not in ("", "on", "off"):
             self.app.notify("Use /tools on, /tools off, or /tools to toggle.", severity="warning", markup=False)
@@ -257,7 +256,7 @@ class SlashCommands:
 
     async def do_export(self, argument: str) -> None:
         """``/export [md|json]``: write the conversation to a file in the current directory."""
-        from streamchat.ui.export_here import export_conversation
+        from streamchat.ui.chat.export_here import export_conversation
 
         await export_conversation(self.app, argument or "md")
 

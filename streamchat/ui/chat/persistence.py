@@ -36,9 +36,9 @@ from streamchat.store.database import (
     open_store,
 )
 from streamchat.store.writer import StoreThread
+from streamchat.ui.chat.restore import show_conversation
 from streamchat.ui.widgets.conversation import Conversation as ConversationView
 from streamchat.ui.widgets.message import Note
-from streamchat.ui.widgets.restored import show_conversation
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp

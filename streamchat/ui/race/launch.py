@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streamchat.ui.widgets.commands import as_sent
+from streamchat.ui.chat.commands import as_sent
 from streamchat.ui.widgets.prompt import Prompt
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def race_from_chat(app: StreamChatApp, prompt: str | None = None) -> None:
     Without one: the prompt typed (taken from the prompt, as sending does), else ``streamchat race``'s,
     else the last prompt sent, else a built-in one.
     """
-    from streamchat.ui.screens.race import open_race_pane
+    from streamchat.ui.race.screen import open_race_pane
 
     if app.turn_running:
         # The race would share the CPU (and a local model) with the answer, and its numbers would lie.

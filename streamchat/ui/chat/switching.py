@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from streamchat.config.settings import Settings
 from streamchat.messages import ChatMessage
 from streamchat.safety import one_line
+from streamchat.ui.chat.slash import STILL_ANSWERING
 from streamchat.ui.screens.model_picker import ModelPicker, PickerChoice
-from streamchat.ui.widgets.slash import STILL_ANSWERING
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp

@@ -23,14 +23,14 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from streamchat.events import ErrorEvent
-from streamchat.race import Mode, RaceResult, verdict
+from streamchat.race import DEFAULT_RACE_PROMPT, Mode, RaceResult, verdict
 from streamchat.safety import strip_control
 from streamchat.timing import Clock
-from streamchat.ui.race_agents import Agents, RaceAgents
-from streamchat.ui.race_workers import SideWorkers
-from streamchat.ui.widgets.race_results import RaceResults
-from streamchat.ui.widgets.race_side import RaceSide
-from streamchat.ui.widgets.race_timeline import RaceTimeline
+from streamchat.ui.race.agents import Agents, RaceAgents
+from streamchat.ui.race.results import RaceResults
+from streamchat.ui.race.side import RaceSide
+from streamchat.ui.race.timeline import RaceTimeline
+from streamchat.ui.race.workers import SideWorkers
 
 if TYPE_CHECKING:
     from streamchat.ui.app import StreamChatApp
@@ -41,8 +41,6 @@ LOCAL_NOTE = "Each side has its own copy of the model, with one thread each, so 
 
 def open_race_pane(app: StreamChatApp, prompt: str | None = None) -> RaceScreen:
     """Show the race pane and race ``prompt`` (None: the built-in one) as soon as it shows."""
-    from streamchat.commands.race import DEFAULT_RACE_PROMPT
-
     if not app.is_screen_installed(RaceScreen.NAME):
         app.install_screen(RaceScreen(), RaceScreen.NAME)
     screen = cast(RaceScreen, app.get_screen(RaceScreen.NAME))
@@ -57,7 +55,7 @@ class RaceScreen(Screen[None]):
 
     NAME: ClassVar[str] = "race"
     """The name the screen is installed under."""
-    CSS_PATH = "../race.tcss"
+    CSS_PATH = "race.tcss"
     SUB_TITLE = "race · streaming vs blocking"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop both"),

@@ -9,8 +9,8 @@ from textual.widgets import Static
 
 from streamchat.race import RaceResult, SideResult, Verdict
 from streamchat.safety import strip_control
+from streamchat.ui.race.side import TITLES, fmt_ms
 from streamchat.ui.widgets.error import KIND_TITLES
-from streamchat.ui.widgets.race_side import TITLES, fmt_ms
 
 KEEP = 5
 """How many races the list shows."""

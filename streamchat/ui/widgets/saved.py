@@ -1,4 +1,4 @@
-"""A saved conversation in the conversation view, and the "continue answer" turn.
+"""A saved conversation in the conversation view: its prompts, turns and continuation labels.
 
 Saved messages are shown as the live turns looked when they ended: the user's
 prompts, each assistant turn as an ``AssistantTurn`` (so the same CSS applies)
@@ -8,59 +8,25 @@ errors, the stopped / cut off / interrupted marks and a dim timing line.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widget import Widget
 
 from streamchat.export import describe_approval, footer_line, turn_stats
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
-from streamchat.safety import strip_control
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
-from streamchat.ui.widgets.conversation import Conversation
-from streamchat.ui.widgets.earlier import EarlierMessages, split_recent
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import CUT_OFF, REASONING_LABEL, STOPPED, STOPPED_EARLY, AssistantTurn
-
-if TYPE_CHECKING:
-    from streamchat.store.database import Conversation as SavedConversation
-    from streamchat.ui.app import StreamChatApp
-
-
-CONTINUABLE = frozenset({"stopped", "length"})
-"""Statuses of the last answer after which "continue answer" is offered."""
-CONTINUABLE_WITH_TEXT = frozenset({"error", "incomplete"})
-"""Statuses after which it is offered when the answer has some text: a dropped connection, an error in the
-stream, a stream that ended without a finish reason (with no text, retry is the answer)."""
 
 CONTINUED = "↳ continued"
 """The label between a stopped answer and its continuation."""
 
 INTERRUPTED = "… interrupted: streamchat closed before the answer finished"
 """The mark under an answer saved by a checkpoint only (the app was killed mid-stream)."""
-
-
-def can_continue(history: list[ChatMessage]) -> bool:
-    """True when the conversation ends with an answer that was stopped, cut off at the token limit, or broke off."""
-    last = history[-1] if history else None
-    if last is None or last.role != "assistant":
-        return False
-    return last.status in CONTINUABLE or (last.status in CONTINUABLE_WITH_TEXT and bool(last.content))
-
-
-async def continue_answer(app: StreamChatApp) -> None:
-    """Ask the model to carry on from where its last answer stopped, shown as a continuation."""
-    if app.turn_running or not can_continue(app.history):
-        return
-    conversation = app.query_one(Conversation)
-    await conversation.mount(ContinuedLabel())
-    conversation.follow()
-    app.start_turn(CONTINUE_PROMPT)
 
 
 class ContinuedLabel(Note):
@@ -176,27 +142,6 @@ def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widg
             turn.append(message)
     close_turn()
     return widgets
-
-
-async def show_conversation(app: StreamChatApp, saved: SavedConversation) -> None:
-    """Replace the chat with a saved conversation: its messages shown and in the history, new turns saved to it."""
-    await app.action_new_chat()  # stops a running turn; clears the view and the last turn's state
-    app.persistence.adopt(saved)
-    app.history = list(saved.messages)
-    view = app.query_one(Conversation)
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.updated_at))
-    widgets = conversation_widgets(saved.messages, app.clock)
-    title = strip_control(saved.title or "Untitled conversation")
-    earlier, recent = split_recent(widgets)
-    note = Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note")
-    await view.mount_all([EarlierMessages([note, *earlier]), *recent] if earlier else [note, *recent])
-    app.set_last_turn(*last_turn(app.history, widgets))
-    view.follow()
-    view.call_after_refresh(view.reveal_earlier)
-    app.refresh_bindings()
-    from streamchat.ui.switching import reopen_with_its_model
-
-    await reopen_with_its_model(app, app.history)
 
 
 def last_turn(messages: list[ChatMessage], widgets: list[Widget]) -> tuple[ChatMessage | None, SavedTurn | None]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from streamchat.agent import Agent
-    from streamchat.ui.widgets.race_side import RaceSide
+    from streamchat.ui.race.side import RaceSide
 
 SideRun = tuple["RaceSide", "Agent", Clock]
 """One side of a race: the widget that shows it, the agent that answers it, the clock that times it."""

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from streamchat.race import SideResult
-from streamchat.ui.widgets.race_side import TITLES, fmt_ms
+from streamchat.ui.race.side import TITLES, fmt_ms
 
 LABEL_WIDTH = 11
 """Columns for the side's name."""
