@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streamchat.agent import Agent
-from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
-from streamchat.messages import ChatMessage
+from streamchat.events import AnyEvent, ErrorEvent, MessageAdded, ReasoningDelta, TextDelta, TurnDone
+from streamchat.messages import new_history
 from streamchat.timing import Clock
 
 DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
@@ -146,13 +146,13 @@ async def run_side(
     """
     start = clock() if started_at is None else started_at
     result = SideResult(mode, ready_ms=ready_ms)
-    history: list[ChatMessage] = []
-    if agent.settings.system_prompt:
-        history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
+    history = new_history(agent.settings.system_prompt)
     pieces: list[str] = []
     try:
         async with aclosing(agent.run_turn(history, prompt, stream=mode == "streaming")) as events:
             async for event in events:
+                if isinstance(event, MessageAdded):
+                    continue  # the side's history, not its figures
                 now_ms = (clock() - start) * 1000.0
                 if isinstance(event, (TextDelta, ReasoningDelta)):
                     if result.ttft_ms is None:

@@ -94,17 +94,14 @@ def test_upsert_keeps_first_position_and_save_messages_batches(store: Conversati
 def test_checkpoints_then_finish_in_place(store: ConversationStore) -> None:
     cid = store.create_conversation()
     store.save_message(cid, ChatMessage(role="user", content="hi"))
-    now = [0.0]
-    cp = StreamCheckpointer(store, cid, interval_s=0.5, clock=lambda: now[0])
-    assert cp.maybe_checkpoint(cp.snapshot("He", model="m")) is True
-    assert cp.maybe_checkpoint(cp.snapshot("Hello")) is False  # too soon
-    now[0] = 0.6
-    assert cp.maybe_checkpoint(cp.snapshot("Hello")) is True
-    now[0] = 1.2
-    assert cp.maybe_checkpoint(cp.snapshot("Hello")) is False  # nothing new
+    cp = StreamCheckpointer(store, cid)
+    assert cp.checkpoint(cp.snapshot("He", model="m")) is True
+    assert cp.checkpoint(cp.snapshot("Hello")) is True
+    assert cp.checkpoint(cp.snapshot("Hello")) is False  # nothing new
     partial = store.load(cid).messages[-1]
     assert (partial.content, partial.status, partial.id) == ("Hello", "incomplete", cp.pending_id)
-    cp.flush(cp.snapshot("Hello, wor"))
+    assert len(store.load(cid).messages) == 2  # one partial, rewritten in place
+    cp.checkpoint(cp.snapshot("Hello, wor"))
     assert cp.writes == 3
     final = ChatMessage(role="assistant", content="Hello, world", status="complete")
     store.save_message(cid, ChatMessage(role="user", content="later"))
@@ -267,8 +264,8 @@ def test_the_key_is_never_written(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path, secret=KEY)
     cid = store.create_conversation(title=f"about {KEY}", system_prompt=f"key {KEY}")
     store.save_message(cid, ChatMessage(role="user", content=f"my key is {KEY}, keep it"))
-    cp = StreamCheckpointer(store, cid, interval_s=0)
-    cp.maybe_checkpoint(cp.snapshot(f"You said {KEY[:12]}", reasoning=f"they pasted {KEY}"))
+    cp = StreamCheckpointer(store, cid)
+    cp.checkpoint(cp.snapshot(f"You said {KEY[:12]}", reasoning=f"they pasted {KEY}"))
     cp.finish(ChatMessage(role="assistant", content=f"You said {KEY}", error=f"401 for {KEY}", status="error",
                           tool_calls=[ToolCall("c1", "read_file", f'{{"path": "{KEY}"}}')]))
     store.save_message(cid, ChatMessage(role="tool", content=f"echo {KEY}", tool_call_id="c1", name="read_file"))
@@ -323,15 +320,17 @@ def test_sigkill_mid_stream_keeps_a_recent_prefix(tmp_path: Path) -> None:
         from streamchat.store.checkpoint import StreamCheckpointer
         store = ConversationStore(sys.argv[1])
         cid = store.create_conversation()
-        cp = StreamCheckpointer(store, cid, interval_s=0.1)
+        cp = StreamCheckpointer(store, cid)
         message = ChatMessage(role="assistant")
         print("ready", cid, message.id, flush=True)
-        text, i = "", 0
+        text, i, last = "", 0, 0.0
         while True:
             text += f"{i:06d} "
             message.content = text
             print(len(text), time.monotonic(), flush=True)
-            cp.maybe_checkpoint(message)
+            if time.monotonic() - last >= 0.1:  # the caller's throttle, as the chat's timer
+                cp.checkpoint(message)
+                last = time.monotonic()
             i += 1
             time.sleep(0.002)
     """

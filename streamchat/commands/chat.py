@@ -55,7 +55,7 @@ def find_conversation(settings: Settings, *, continue_last: bool = False, resume
     if not path.exists():
         raise StoreError(f"no saved conversations yet (no {path})")
     with ConversationStore(settings.data_dir, secret=settings.api_key) as store:
-        found = store.last_conversation_id() if continue_last else store.resolve_id(resume or "")
+        found = store.find("last" if continue_last else resume or "")
     if found is None:
         raise StoreError("no saved conversation to continue")
     return found
@@ -93,8 +93,6 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
         return EXIT_NO_TERMINAL
     from streamchat.ui.app import make_app
 
-    app = make_app(settings, resume=reopen, pinned_model=pinned_model)
-    app.race_prompt = race_prompt
-    app.demo = demo
+    app = make_app(settings, resume=reopen, pinned_model=pinned_model, race_prompt=race_prompt, demo=demo)
     app.run()
     return app.return_code or 0

@@ -38,8 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_STORE
     try:
         with ConversationStore(settings.data_dir) as store:
-            wanted = args.id.strip()
-            conversation_id = store.last_conversation_id() if wanted == "last" else store.resolve_id(wanted)
+            conversation_id = store.find(args.id)
             if conversation_id is None:
                 raise StoreError("there are no saved conversations")
             conversation = store.load(conversation_id)

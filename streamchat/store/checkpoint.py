@@ -1,14 +1,13 @@
-"""Checkpoints of a streaming answer, so a crash loses at most about ``interval_s`` of it.
+"""Checkpoints of a streaming answer, so a crash loses little of it.
 
-The partial text is saved at a bounded rate with status ``incomplete``;
-``finish()`` then puts the final message in its place (its position in the
-conversation). Calls touch the disk: make them off the UI's hot path.
+The partial text is saved with status ``incomplete`` whenever the caller
+decides (the chat: every half second while a turn runs); ``finish()`` then
+puts the final message in its place (its position in the conversation).
+Calls touch the disk: make them off the UI's hot path.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -19,31 +18,24 @@ if TYPE_CHECKING:
 
 
 class StreamCheckpointer:
-    """Saves a streaming answer at most every ``interval_s``, so a crash loses little of it.
+    """Saves a streaming answer in place, checkpoint after checkpoint, then its final form.
 
-    Typical use from a UI timer::
+    Typical use, from the writer thread::
 
-        if agent.current is not None:
-            checkpointer.maybe_checkpoint(checkpointer.snapshot(agent.current.text))
+        checkpointer.checkpoint(checkpointer.snapshot(text_so_far))   # as often as the caller likes
         ...
         checkpointer.finish(final_message)   # when the answer lands in the history
     """
 
-    def __init__(self, store: ConversationStore, conversation_id: str, interval_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: ConversationStore, conversation_id: str) -> None:
         self.store = store
         """Where checkpoints are written."""
         self.conversation_id = conversation_id
         """The conversation the answer belongs to."""
-        self.interval_s = interval_s
-        """The least time between two writes by ``maybe_checkpoint``."""
-        self.clock = clock
-        """Monotonic seconds."""
         self.pending_id: str | None = None
         """The id of the partial message saved and not yet finished, if any."""
         self.writes = 0
         """How many checkpoints were written."""
-        self._last_write: float | None = None
         self._last_saved: tuple[str, str, str] | None = None
         self._snapshot: ChatMessage | None = None
 
@@ -55,19 +47,15 @@ class StreamCheckpointer:
         self._snapshot = replace(self._snapshot, content=text, reasoning=reasoning, model=model, backend=backend)
         return self._snapshot
 
-    def maybe_checkpoint(self, message: ChatMessage) -> bool:
-        """Write ``message`` if ``interval_s`` passed since the last write and it changed; True if written."""
-        now = self.clock()
-        if self._last_write is not None and now - self._last_write < self.interval_s:
-            return False
+    def checkpoint(self, message: ChatMessage) -> bool:
+        """Write ``message`` unless it is what was written last; True if written."""
         if self._last_saved == (message.id, message.content, message.reasoning):
             return False
-        self._write(message, now)
+        self.store.checkpoint(self.conversation_id, message)
+        self.pending_id = message.id
+        self._last_saved = (message.id, message.content, message.reasoning)
+        self.writes += 1
         return True
-
-    def flush(self, message: ChatMessage) -> None:
-        """Write ``message`` now."""
-        self._write(message, self.clock())
 
     def finish(self, message: ChatMessage) -> None:
         """Save the final ``message`` in place of the partial one, then start afresh for the next answer."""
@@ -76,13 +64,5 @@ class StreamCheckpointer:
         else:
             self.store.replace_message(self.conversation_id, self.pending_id, message)
         self.pending_id = None
-        self._last_write = None
         self._last_saved = None
         self._snapshot = None
-
-    def _write(self, message: ChatMessage, now: float) -> None:
-        self.store.checkpoint(self.conversation_id, message)
-        self.pending_id = message.id
-        self._last_write = now
-        self._last_saved = (message.id, message.content, message.reasoning)
-        self.writes += 1

@@ -250,6 +250,12 @@ class ConversationStore:
             if conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount == 0:
                 raise ConversationNotFound(f"no conversation with id {conversation_id}")
 
+    def find(self, wanted: str) -> str | None:
+        """The conversation ``wanted`` names: ``last`` (the one saved last; None when there is none), an id, or
+        a unique prefix of one (``StoreError`` when it names none, or several)."""
+        wanted = wanted.strip()
+        return self.last_conversation_id() if wanted == "last" else self.resolve_id(wanted)
+
     def resolve_id(self, prefix: str) -> str:
         """The full id of the one conversation whose id starts with ``prefix``."""
         wanted = prefix.strip().lower()

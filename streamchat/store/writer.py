@@ -29,11 +29,6 @@ class StoreThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
-    @property
-    def started(self) -> bool:
-        """True once a job was submitted (the thread exists)."""
-        return self._executor is not None
-
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The event loop failures are reported on."""
         self._loop = loop

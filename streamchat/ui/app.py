@@ -1,8 +1,9 @@
 """The chat app: a conversation that streams, a prompt, a status line, one worker per turn.
 
-Data flows one way: ``Agent.run_turn()`` events -> the turn worker -> widgets.
-Widgets never touch the network; they post messages up (a prompt was sent,
-the view stopped following) and the app acts.
+Data flows one way: ``Agent.run_turn()`` events -> the turn worker (``TurnRunner``) -> widgets and
+the store. Widgets never touch the network; they post messages up (a prompt was sent, the view
+stopped following, a palette command) and the app acts. Its helpers in ``ui.chat`` get what they
+need (a callable, a widget, the ``ChatHost`` protocol), never this class.
 """
 
 from __future__ import annotations
@@ -15,36 +16,37 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from streamchat.config.settings import Settings
-from streamchat.events import AnyEvent
-from streamchat.messages import ChatMessage, can_continue
+from streamchat.messages import ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
 from streamchat.ui.chat.agent_loader import AgentLoader
 from streamchat.ui.chat.approver import ChatApprover
-from streamchat.ui.chat.commands import ChatCommands, as_sent
+from streamchat.ui.chat.commands import as_sent
+from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.chat.mcp_link import McpLink
+from streamchat.ui.chat.palette import ChatCommands, PaletteLine
 from streamchat.ui.chat.persistence import ChatPersistence
-from streamchat.ui.chat.restore import continue_answer
-from streamchat.ui.chat.slash import STILL_ANSWERING, SlashCommands
-from streamchat.ui.chat.switching import follow_theme, open_picker
-from streamchat.ui.chat.turns import TurnRunner
+from streamchat.ui.chat.restore import continue_answer, open_history, show_conversation
+from streamchat.ui.chat.slash import SlashCommands
+from streamchat.ui.chat.switching import allow_always, follow_theme
+from streamchat.ui.chat.turns import Turn, TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.heap import settle_heap
 from streamchat.ui.race.launch import race_from_chat
-from streamchat.ui.screens.history import open_history
-from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.status import StatusLine
-from streamchat.ui.widgets.turn import AssistantTurn
+from streamchat.ui.widgets.tool_call import ToolCallRow
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
+    from streamchat.ui.widgets.saved import SavedTurn
 
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
                                "scroll_conversation", "pick_model"})
@@ -52,7 +54,7 @@ CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "h
 
 
 class StreamChatApp(App[None]):
-    """A full-screen chat that streams the model's answer token by token."""
+    """A full-screen chat that streams the model's answer token by token (make it with ``make_app``)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "streamchat"
@@ -76,49 +78,46 @@ class StreamChatApp(App[None]):
     following = reactive(True, bindings=True)
     """True while the conversation follows new content."""
 
-    def __init__(self, settings: Settings, agent: Agent | None = None) -> None:
+    def __init__(self, settings: Settings, agent: Agent | None, *, reopen: str | None, pinned_model: bool,
+                 race_prompt: str | None, demo: Demo | None, clock: Clock) -> None:
         super().__init__()
         self.settings = settings
         """The settings in force (``/model``, ``/system``, ``/tools`` replace them)."""
-        self.pinned_model = False
+        self.pinned_model = pinned_model
         """True when the command line named the model or profile: a reopened conversation keeps them."""
-        self.agent: Agent | None = agent
-        """The agent; created in a thread after the first frame when not given."""
-        self.clock: Clock = time.perf_counter
+        self.clock: Clock = clock
         """Where the UI's timings come from (tests freeze it)."""
-        self.history: list[ChatMessage] = self._fresh_history()
+        self.history: list[ChatMessage] = new_history(settings.system_prompt)
         """The conversation sent to the model, system prompt first when set."""
-        self.last_events: list[AnyEvent] = []
-        """Every event of the last turn, in order (for tests and debugging)."""
+        self.reopen = reopen
+        """At start-up, reopen this conversation: an id (or unique prefix), or ``last``."""
+        self.race_prompt = race_prompt
+        """From ``streamchat race``: the race pane opens on this prompt at start-up."""
+        self.demo = demo
+        """From ``streamchat demo N``: this demo runs at start-up."""
         self.last_prompt: str | None = None
         """The user text of the last turn, for retry."""
-        self.can_retry_blocking = False
-        """True when the last turn's stream failed before any token (offer a non-streaming retry)."""
-        self._turn_user: ChatMessage | None = None
-        self._turn_view: AssistantTurn | None = None
+        self._turn: Turn | None = None
         self._turn_worker: Worker[None] | None = None
-        self.agent_loader = AgentLoader(self)
-        """Creates the agent when none was given."""
-        self.turns = TurnRunner(self)
-        """Feeds each turn's events to its widgets."""
-        self.persistence = ChatPersistence(self)
+        self.agent_loader = AgentLoader(self, lambda: self.settings, self._agent_made, agent)
+        """Holds the agent; makes it in a thread when none was given."""
+        self.persistence = ChatPersistence(self, lambda: self.settings, self._say)
         """Saves the conversation as it happens (and reopens saved ones)."""
+        self.turns = TurnRunner(self, self.persistence)
+        """Feeds each turn's events to its widgets and the store."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
-        self.approver = ChatApprover(self)
+        self.approver = ChatApprover(lambda: self.settings, self._tool_row, lambda name: allow_always(self, name),
+                                     lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
-        self.mcp = McpLink(self)
+        self.mcp = McpLink(settings, lambda: self.agent, self._tell)
         """The MCP tool servers of the config file, started after the first frame."""
-        self.race_prompt: str | None = None
-        """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
-        self.demo: Demo | None = None
-        """Set by ``streamchat demo N``: run this demo at start-up."""
 
     # -- layout and start-up
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≋")
-        yield Conversation(id="conversation")
+        yield ConversationView(id="conversation")
         yield NewContentHint(id="hint")
         yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
         yield StatusLine(id="status")
@@ -130,11 +129,8 @@ class StreamChatApp(App[None]):
         follow_theme(self)
         self.describe()
         self.query_one(Prompt).focus()
-        self.persistence.start()
-        if self.agent is None:
-            self.call_after_refresh(self.agent_loader.load)
-        else:
-            self.call_after_refresh(settle_heap)
+        self.persistence.start(self.reopen, lambda saved: show_conversation(self, saved))
+        self.call_after_refresh(self.agent_loader.load if self.agent is None else settle_heap)
         self.call_after_refresh(self.mcp.start)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
@@ -147,21 +143,39 @@ class StreamChatApp(App[None]):
         """Show backend, model and tools in the status line."""
         self.query_one(StatusLine).describe(self.settings, self.agent.backend if self.agent else None)
 
+    @property
+    def agent(self) -> Agent | None:
+        """The agent, once made (or as given)."""
+        return self.agent_loader.agent
+
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
         return await self.agent_loader.get()
 
+    async def turn_agent(self) -> Agent:
+        """The agent, ready for a turn: the chat's approver asks, the MCP servers' tools are in."""
+        agent = await self.get_agent()
+        agent.approver = self.approver
+        self.mcp.install(agent)
+        return agent
+
+    def _agent_made(self, agent: Agent) -> None:
+        self.mcp.install(agent)
+        self.describe()
+
     @on(Worker.StateChanged)
     def _agent_loaded(self) -> None:
         """Take the agent as soon as its worker is done (and show its backend)."""
-        had_agent = self.agent is not None
-        self.agent_loader.loaded()
-        if not had_agent and self.agent is not None:
+        if self.agent_loader.loaded():
             self.call_after_refresh(settle_heap)
 
-    def _fresh_history(self) -> list[ChatMessage]:
-        prompt = self.settings.system_prompt
-        return [ChatMessage(role="system", content=prompt)] if prompt else []
+    async def replace_agent(self, settings: Settings) -> None:
+        """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
+        old = self.agent_loader.drop()
+        self.update_settings(settings)
+        if old is not None:
+            await old.backend.aclose()
+        self.agent_loader.load()
 
     # -- bindings
 
@@ -174,15 +188,15 @@ class StreamChatApp(App[None]):
         if action == "retry":
             return not self.turn_running and self.last_prompt is not None
         if action == "retry_blocking":
-            return not self.turn_running and self.can_retry_blocking
+            return not self.turn_running and self._turn is not None and self._turn.blocking_may_help
         if action == "continue_answer":
             return not self.turn_running and can_continue(self.history)
         if action == "follow":
             return not self.following
         return True
 
-    @on(Conversation.FollowChanged)
-    def _follow_changed(self, event: Conversation.FollowChanged) -> None:
+    @on(ConversationView.FollowChanged)
+    def _follow_changed(self, event: ConversationView.FollowChanged) -> None:
         self.following = event.following
         self.watch_turn_running()
 
@@ -193,11 +207,11 @@ class StreamChatApp(App[None]):
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:
         """Jump to the bottom and follow the stream again."""
-        self.query_one(Conversation).follow()
+        self.query_one(ConversationView).follow()
 
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
-        conversation = self.query_one(Conversation)
+        conversation = self.query_one(ConversationView)
         (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
 
     # -- sending and the turn worker
@@ -214,31 +228,44 @@ class StreamChatApp(App[None]):
         event.prompt.clear()
         await self.send(as_sent(event.text), sent_at=sent_at)
 
+    @on(PaletteLine)
+    async def _palette(self, event: PaletteLine) -> None:
+        await self.slash.palette(event.line)
+
     async def send(self, text: str, *, sent_at: float | None = None) -> None:
         """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
-        conversation = self.query_one(Conversation)
+        conversation = self.query_one(ConversationView)
         await conversation.mount(UserMessage(text))
         conversation.follow()
         self.start_turn(text, sent_at=sent_at)
 
     def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
-        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker.
+        """Run a turn for ``text`` (the agent adds it to the history as the user's message) in the turn worker.
 
         The turn's time to first token counts from ``sent_at`` (default: now), the moment the user sent it.
         """
         self.last_prompt = text
-        self.can_retry_blocking = False
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
-        self._turn_user = ChatMessage(role="user", content=text)
-        self.history.append(self._turn_user)
         self.turn_running = True
-        self._turn_worker = self._run_turn(stream, self.clock() if sent_at is None else sent_at)
+        self._turn_worker = self._run_turn(text, stream, self.clock() if sent_at is None else sent_at)
 
     @work(exclusive=True, group="turn", exit_on_error=False)
-    async def _run_turn(self, stream: bool, sent_at: float) -> None:
+    async def _run_turn(self, text: str, stream: bool, sent_at: float) -> None:
         """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        await self.turns.run(stream, sent_at)
+        status = self.query_one(StatusLine)
+        try:
+            self._turn = turn = await self.turns.begin(self.query_one(ConversationView))
+            await self.turns.run(turn, text, status, stream=stream, sent_at=sent_at)
+        finally:
+            if self._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
+                self.turn_running = False
+                status.refresh_stats()
+
+    def _tool_row(self, call_id: str) -> ToolCallRow | None:
+        """The row of the last turn that shows tool call ``call_id`` (where the approver asks)."""
+        view = self._turn.view if self._turn is not None else None
+        return view.tools.get(call_id) if view is not None else None
 
     # -- actions
 
@@ -250,25 +277,20 @@ class StreamChatApp(App[None]):
         """Run the last prompt again, dropping the last turn's answer from history and view."""
         if self.turn_running or self.last_prompt is None:
             return
-        if self._turn_user in self.history:
-            start = self.history.index(self._turn_user)
+        turn, self._turn = self._turn, None
+        if turn is not None and turn.user is not None and turn.user in self.history:
+            start = self.history.index(turn.user)
             self.persistence.forget(self.history[start:])  # the saved conversation drops the attempt too
             del self.history[start:]
-        if self._turn_view is not None:
-            await self._turn_view.remove()
-            self._turn_view = None
-        self.query_one(Conversation).follow()
+        if turn is not None and turn.view is not None:
+            await turn.view.remove()
+        self.query_one(ConversationView).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
-    @property
-    def turn_view(self) -> AssistantTurn | None:
-        """The view of the last turn started (its tool rows ask for approval)."""
-        return self._turn_view
-
-    def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
+    def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
-        self._turn_user, self._turn_view, self.can_retry_blocking = user, view, False
+        self._turn = Turn(view, user)
 
     async def action_retry_blocking(self) -> None:
         """Retry the last turn with a blocking (non-streaming) request."""
@@ -279,16 +301,17 @@ class StreamChatApp(App[None]):
         self.action_stop()
         self.persistence.new_conversation()
         self.approver.new_chat()
-        self.history = self._fresh_history()
-        self.last_events = []
+        self.history = new_history(self.settings.system_prompt)
         self.set_last_turn(None, None)
-        await self.query_one(Conversation).clear()
+        await self.query_one(ConversationView).clear()
         self.query_one(StatusLine).clear()
         self.query_one(Prompt).focus()
         self.refresh_bindings()
 
     def action_pick_model(self) -> None:
         """Open the model picker: profiles, and the models the server lists."""
+        from streamchat.ui.chat.switching import open_picker
+
         open_picker(self)
 
     def action_history(self) -> None:
@@ -299,12 +322,18 @@ class StreamChatApp(App[None]):
         """Ask the model to carry on from where its last answer stopped."""
         await continue_answer(self)
 
+    def action_race(self, prompt: str | None = None) -> None:
+        """Race ``prompt`` streaming vs blocking (default: the prompt typed, ``race``'s, the last, a built-in one)."""
+        race_from_chat(self, prompt, self.race_prompt)
+
     async def on_unmount(self) -> None:
         await self.mcp.aclose()
         forget_signals()
         await self.persistence.close()
         if self.agent is not None:
             await self.agent.backend.aclose()
+
+    # -- settings and notes
 
     def update_settings(self, settings: Settings) -> None:
         """Replace the settings (and the agent's), and show them."""
@@ -316,24 +345,37 @@ class StreamChatApp(App[None]):
 
     async def note(self, text: str) -> None:
         """Add a dim note from the app to the conversation."""
-        conversation = self.query_one(Conversation)
+        conversation = self.query_one(ConversationView)
         await conversation.mount(Note(text))
         conversation.follow()
 
-    def action_race(self, prompt: str | None = None) -> None:
-        """Race ``prompt`` streaming vs blocking (default: the prompt typed, ``race``'s, the last, a built-in one)."""
-        race_from_chat(self, prompt)
+    def _tell(self, text: str) -> None:
+        """A note from elsewhere (an MCP server came up or failed), once the app runs."""
+        if self.is_running:
+            self.call_later(self.note, text)
+
+    async def _say(self, text: str) -> None:
+        """The history's note: above an answer streaming, or a notification when a screen hides the chat."""
+        views = self.screen_stack[0].query(ConversationView) if self.screen_stack else None
+        if not views:
+            self.notify(text, severity="warning", markup=False)
+            return
+        view = views.first()
+        running = view.query(".-running")  # an answer streaming: the note goes above it
+        await view.mount(Note(text, classes="history-note"), before=running.first() if running else None)
+        view.follow()
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
-             resume: str | None = None, pinned_model: bool = False) -> StreamChatApp:
-    """The chat app for ``settings``, reopening the last conversation or ``resume`` (an id or prefix).
+             resume: str | None = None, pinned_model: bool = False, race_prompt: str | None = None,
+             demo: Demo | None = None, clock: Clock = time.perf_counter) -> StreamChatApp:
+    """The chat app for ``settings``: the one factory the CLI and the tests use, every option an argument.
 
-    ``pinned_model``: the model or profile was named on the command line, so a reopened
-    conversation keeps them instead of going back to the model it used. The one factory the
-    CLI and the tests use.
+    ``agent``: use this one (default: made in a thread after the first frame). ``continue_last`` reopens
+    the last conversation, ``resume`` the one with that id (or unique prefix). ``pinned_model``: the model or
+    profile was named on the command line, so a reopened conversation keeps them instead of going back to
+    the model it used. ``race_prompt`` opens the race pane on it at start-up, ``demo`` runs that demo.
+    ``clock`` times the UI's figures (tests freeze it).
     """
-    app = StreamChatApp(settings, agent)
-    app.pinned_model = pinned_model
-    app.persistence.reopen = resume or ("last" if continue_last else None)
-    return app
+    return StreamChatApp(settings, agent, reopen=resume or ("last" if continue_last else None),
+                         pinned_model=pinned_model, race_prompt=race_prompt, demo=demo, clock=clock)

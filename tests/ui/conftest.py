@@ -13,7 +13,9 @@ from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent
 from streamchat.ui.app import StreamChatApp, make_app
+from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.turn import AssistantTurn
@@ -43,6 +45,20 @@ def settings(fake_server: FakeServer) -> Settings:
 def app(settings: Settings) -> StreamChatApp:
     """A fresh app on the fake server (its agent is created lazily, as in real use)."""
     return make_app(settings)
+
+
+@pytest.fixture
+def turn_events(monkeypatch: pytest.MonkeyPatch) -> list[AnyEvent]:
+    """Every event the turn worker handed on in this test, in order (the one route: to the widgets and the store)."""
+    seen: list[AnyEvent] = []
+    saw = ChatPersistence.saw
+
+    def recording(self: ChatPersistence, turn: TurnSaving, event: AnyEvent) -> None:
+        seen.append(event)
+        saw(self, turn, event)
+
+    monkeypatch.setattr(ChatPersistence, "saw", recording)
+    return seen
 
 
 async def wait_for(pilot: Pilot[object], condition: Callable[[], object], what: str = "condition",

@@ -122,7 +122,7 @@ async def test_the_streaming_answer_is_checkpointed_at_a_bounded_rate_then_saved
             messages = reader.load(row.id).messages
         assert [(m.role, m.content, m.status) for m in messages] == [
             ("user", "stream slowly", None), ("assistant", partial, "incomplete")]
-        checkpointer = app.persistence.conversation.checkpointer
+        checkpointer = app.persistence.target.checkpointer
         assert checkpointer is not None and 2 <= checkpointer.writes <= 6  # ~0.5 s apart, never per token
     # Quitting mid-answer stops the turn: the stopped answer takes the checkpoint's place.
     with ConversationStore(data_dir) as reader:
@@ -198,7 +198,7 @@ async def test_opening_from_history_replaces_the_view_and_new_turns_are_saved_to
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "a fresh chat")
         await saved(pilot)
-        fresh = app.persistence.conversation.id
+        fresh = app.persistence.target.id
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and len(app.screen.rows) == 2, "list")
         await pilot.press(*"quokka")
@@ -296,7 +296,7 @@ async def test_export_md_writes_the_conversation_here_privately(
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "export me")
         await send(pilot, "/export md")
-        cid = app.persistence.conversation.id
+        cid = app.persistence.target.id
         assert cid is not None
         path = tmp_path / f"streamchat-{cid[:8]}.md"
         await wait_for(pilot, path.exists, "the file")
@@ -319,7 +319,7 @@ def test_resume_an_unknown_id_exits_2_with_a_clear_message(data_dir: Path) -> No
     assert "no conversation with id 'nosuchid'" in result.stderr and "Traceback" not in result.stderr
 
 
-async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: StreamChatApp, data_dir: Path) -> None:
+async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(settings: Settings, data_dir: Path) -> None:
     call = ToolCall("call_1", "calculator", '{"expression": "6*7"}')
     older = ToolCall("call_2", "calculator", '{"expression": "7*6"}')
     with ConversationStore(data_dir) as store:
@@ -334,7 +334,7 @@ async def test_a_saved_tool_turn_and_a_failed_turn_are_shown_as_they_ended(app: 
             ChatMessage(role="user", content="and again?"),
             ChatMessage(role="assistant", status="error", error="Rate limited by host (429)", error_kind="rate_limit"),
         ])
-    app.persistence.reopen = cid[:6]
+    app = make_app(settings, resume=cid[:6])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: len(app.query(SavedTurn)) == 2, "the saved turns")
         await pilot.pause(0.05)
@@ -420,7 +420,7 @@ async def test_a_reopened_conversation_retries_its_failed_last_turn(
         await ask(pilot, "say hello")
         await ask(pilot, "tell me a story", ok=False)
         await saved(pilot)
-        cid = first.persistence.conversation.id
+        cid = first.persistence.target.id
     assert cid is not None and first.history[-1].status == "error"
 
     app = make_app(settings, resume=cid[:8] if how == "resume" else None, continue_last=how == "continue")
@@ -451,7 +451,7 @@ async def test_a_reopened_conversation_retries_its_failed_last_turn(
 
 
 async def test_a_long_conversation_opens_with_its_last_turns_and_shows_earlier_ones_on_scrolling_up(
-        app: StreamChatApp, data_dir: Path) -> None:
+        settings: Settings, data_dir: Path) -> None:
     with ConversationStore(data_dir) as store:
         cid = store.create_conversation("Very long")
         messages: list[ChatMessage] = []
@@ -459,7 +459,7 @@ async def test_a_long_conversation_opens_with_its_last_turns_and_shows_earlier_o
             messages += [ChatMessage(role="user", content=f"Question {n}"),
                          ChatMessage(role="assistant", content=f"Answer {n}.\n\nMore about {n}.", status="complete")]
         store.save_messages(cid, messages)
-    app.persistence.reopen = cid
+    app = make_app(settings, resume=cid)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "More about 100." in screen_text(app), "the last answer")
         prompts = lambda: [m.text for m in app.query(UserMessage)]  # noqa: E731

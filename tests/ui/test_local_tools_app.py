@@ -13,7 +13,7 @@ from streamchat.agent import Agent
 from streamchat.backends.local.backend import LocalBackend
 from streamchat.backends.local.model import packaged_model_path
 from streamchat.config.settings import Settings
-from streamchat.demos import get_demo
+from streamchat.demos import Demo, get_demo
 from streamchat.tools import default_registry
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.widgets.message import Note, UserMessage
@@ -25,9 +25,9 @@ if packaged_model_path() is None:
 CANNOT = "SmolLM2-135M-Instruct cannot call tools (its chat template knows none)."
 
 
-def local_app(**overrides: object) -> StreamChatApp:
+def local_app(demo: Demo | None = None, **overrides: object) -> StreamChatApp:
     settings = Settings(**{"local": True, **overrides})  # type: ignore[arg-type]
-    return make_app(settings, Agent(LocalBackend(settings), settings, default_registry()))
+    return make_app(settings, Agent(LocalBackend(settings), settings, default_registry()), demo=demo)
 
 
 def notes(app: StreamChatApp) -> list[str]:
@@ -60,8 +60,7 @@ async def test_with_tools_forced_on_the_status_line_says_tools_on() -> None:
 
 
 async def test_a_tool_demo_on_the_packaged_model_says_why_and_how_and_sends_nothing() -> None:
-    app = local_app()
-    app.demo = get_demo(2)
+    app = local_app(get_demo(2))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: any(n.startswith("Demo 2 needs a model") for n in notes(app)), "the note")
         said = next(n for n in notes(app) if n.startswith("Demo 2 needs a model"))

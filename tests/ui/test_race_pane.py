@@ -24,6 +24,7 @@ from textual.widgets import Static
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent
 from streamchat.race import SideResult
 from streamchat.timing import Clock
 from streamchat.ui.app import StreamChatApp, make_app
@@ -311,7 +312,8 @@ def test_a_finished_race(snap_compare: Callable[..., bool], server: FakeServer) 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeServer) -> None:
+async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeServer,
+                                                            turn_events: list[AnyEvent]) -> None:
     from streamchat.config.settings import Settings
     from streamchat.ui.app import make_app
     from streamchat.ui.race.launch import RACE_WHILE_ANSWERING
@@ -322,7 +324,7 @@ async def test_the_race_waits_until_the_chat_answer_is_done(fake_server: FakeSer
         await app.send("long answer")
         for _ in range(50):
             await pilot.pause(0.05)
-            if app.last_events:
+            if turn_events:
                 break
         app.action_race("Race me")
         await pilot.pause()

@@ -39,8 +39,7 @@ def snapshot_app(server: FakeServer, *responses: Response) -> StreamChatApp:
     agent = make_agent(settings)
     agent.clock = frozen
     agent.backend.description = "openai · fake server"
-    app = make_app(settings, agent)
-    app.clock = frozen
+    app = make_app(settings, agent, clock=frozen)
     return app
 
 

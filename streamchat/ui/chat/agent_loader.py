@@ -1,4 +1,4 @@
-"""Creating the app's agent in a thread after the first frame, so start-up never waits on it.
+"""Creating the chat's agent in a thread after the first frame, so start-up never waits on it.
 
 Once made, its backend is prepared in another thread (``Backend.prepare``: the SDK's chat
 resources imported, or the local model loaded and warmed up), so the first question is answered
@@ -7,14 +7,16 @@ as fast as the ones after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from streamchat.agent import Agent
     from streamchat.config.settings import Settings
-    from streamchat.ui.app import StreamChatApp
 
 
 def _create_agent(settings: Settings) -> Agent:
@@ -24,28 +26,36 @@ def _create_agent(settings: Settings) -> Agent:
 
 
 class AgentLoader:
-    """Makes ``app.agent`` when the app was not given one (a thread worker in the ``agent`` group)."""
+    """Holds the chat's agent, making it in a thread worker of ``owner`` (group ``agent``) when there is none.
 
-    def __init__(self, app: StreamChatApp) -> None:
-        self.app = app
+    ``settings`` gives the settings in force; ``on_made`` is called with the agent once it is made here.
+    """
+
+    def __init__(self, owner: DOMNode, settings: Callable[[], Settings], on_made: Callable[[Agent], None],
+                 agent: Agent | None = None) -> None:
+        self.agent = agent
+        """The agent, or None until it is made."""
+        self._owner = owner
+        self._settings = settings
+        self._on_made = on_made
         self._worker: Worker[Agent] | None = None
 
     def load(self) -> None:
         """Start creating the agent, unless it exists or is being created."""
-        if self.app.agent is None and self._worker is None:
-            settings = self.app.settings
-            self._worker = self.app.run_worker(
+        if self.agent is None and self._worker is None:
+            settings = self._settings()
+            self._worker = self._owner.run_worker(
                 lambda: _create_agent(settings), thread=True, group="agent", exit_on_error=False
             )
 
-    def reset(self) -> None:
-        """Forget the agent being made (the settings changed): the next ``load`` makes a new one."""
-        self._worker = None
+    def drop(self) -> Agent | None:
+        """Let the agent go (the settings changed): the next ``load`` makes a new one. Returns the old one."""
+        old, self.agent, self._worker = self.agent, None, None
+        return old
 
     async def get(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
-        app = self.app
-        if app.agent is None:
+        if self.agent is None:
             self.load()
             assert self._worker is not None
             try:
@@ -54,16 +64,17 @@ class AgentLoader:
                 self._worker = None  # the next turn tries again
                 raise failed.error from None
             self.loaded()
-        assert app.agent is not None
-        return app.agent
+        assert self.agent is not None
+        return self.agent
 
-    def loaded(self) -> None:
-        """Take the agent as soon as its worker is done (and show its backend)."""
-        app, worker = self.app, self._worker
-        if app.agent is None and worker is not None and worker.state == WorkerState.SUCCESS:
-            app.agent = agent = worker.result
-            assert agent is not None
-            agent.settings = app.settings
-            app.mcp.install(agent)
-            app.describe()
-            app.run_worker(agent.backend.prepare, thread=True, group="agent-prepare", exit_on_error=False)
+    def loaded(self) -> bool:
+        """Take the agent as soon as its worker is done; True when it was taken now."""
+        worker = self._worker
+        if self.agent is not None or worker is None or worker.state != WorkerState.SUCCESS:
+            return False
+        self.agent = agent = worker.result
+        assert agent is not None
+        agent.settings = self._settings()
+        self._on_made(agent)
+        self._owner.run_worker(agent.backend.prepare, thread=True, group="agent-prepare", exit_on_error=False)
+        return True

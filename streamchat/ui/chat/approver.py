@@ -9,24 +9,32 @@ already allows runs without asking.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from streamchat.approval import Approval, ApprovalPolicy
 from streamchat.messages import ToolCall
-from streamchat.ui.widgets.prompt import Prompt
 
 if TYPE_CHECKING:
-    from streamchat.ui.app import StreamChatApp
+    from streamchat.config.settings import Settings
+    from streamchat.ui.widgets.tool_call import ToolCallRow
 
 
 class ChatApprover:
-    """Asks the user in the tool's row (the agent's ``approver`` in the app)."""
+    """Asks the user in the tool's row (the agent's ``approver`` in the app).
 
-    def __init__(self, app: StreamChatApp) -> None:
-        self.app = app
-        """The app whose turn view holds the rows."""
-        self.policy = ApprovalPolicy(app.settings.always_allow)
+    ``settings`` gives the settings in force (``always_allow``), ``row`` the row that shows a call
+    (None when there is none), ``always`` remembers a tool the user allowed always, ``asked`` is
+    called after each question (to give the prompt its focus back).
+    """
+
+    def __init__(self, settings: Callable[[], Settings], row: Callable[[str], ToolCallRow | None],
+                 always: Callable[[str], None], asked: Callable[[], object]) -> None:
+        self._settings = settings
+        self._row = row
+        self._always = always
+        self._asked = asked
+        self.policy = ApprovalPolicy(settings().always_allow)
         """What runs without asking; ``chat_allowed`` empties with each new chat."""
 
     def new_chat(self) -> None:
@@ -35,9 +43,9 @@ class ChatApprover:
 
     async def __call__(self, call: ToolCall) -> Approval:
         """Allow what the policy allows; otherwise ask in the call's row and wait for the answer."""
-        self.policy.always_allow = self.app.settings.always_allow
+        self.policy.always_allow = self._settings().always_allow
         decided = self.policy.decide(call.name)
-        row = self.app.turn_view.tools.get(call.id) if self.app.turn_view is not None else None
+        row = self._row(call.id)
         if decided is not None:
             if row is not None:
                 row.decided(decided.describe())
@@ -50,7 +58,7 @@ class ChatApprover:
             row.decided(Approval(False, stopped=True).describe())
             raise
         finally:
-            self.app.query_one(Prompt).focus()
+            self._asked()
         if choice == "deny":
             approval = Approval(False, reason=reason)
         else:
@@ -61,11 +69,3 @@ class ChatApprover:
                 self._always(call.name)
         row.decided(approval.describe())
         return approval
-
-    def _always(self, name: str) -> None:
-        from streamchat.ui.chat.switching import remember
-
-        settings = self.app.settings
-        if name not in settings.always_allow:
-            self.app.update_settings(replace(settings, always_allow=(*settings.always_allow, name)))
-        remember(self.app, {}, add={"always_allow": name})

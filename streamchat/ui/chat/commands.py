@@ -1,17 +1,9 @@
-"""The chat's commands and keys: one table behind the ``/`` commands, the command palette and /help."""
+"""The chat's commands and keys: one table behind the ``/`` commands, the command palette and /help; parsing them."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING
-
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from streamchat.ui.app import StreamChatApp
 
 
 @dataclass(frozen=True)
@@ -114,25 +106,3 @@ def help_text() -> str:
     key_width = max(len(key) for key, _ in KEYS)
     lines += ["Keys", *(f"  {key.ljust(key_width)}  {description}" for key, description in KEYS)]
     return "\n".join(lines)
-
-
-class ChatCommands(Provider):
-    """The chat commands in Textual's command palette (ctrl+p)."""
-
-    def _run(self, command: ChatCommand) -> Callable[[], Awaitable[None]]:
-        app: StreamChatApp = self.app  # type: ignore[assignment]
-        return partial(app.slash.palette, command.line)
-
-    async def discover(self) -> Hits:
-        """Every command, for the palette's empty search."""
-        for command in CHAT_COMMANDS:
-            yield DiscoveryHit(command.title, self._run(command), help=f"{command.usage} · {command.help}")
-
-    async def search(self, query: str) -> Hits:
-        """Commands whose title or ``/`` form matches ``query``."""
-        matcher = self.matcher(query)
-        for command in CHAT_COMMANDS:
-            score = max(matcher.match(command.title), matcher.match(command.usage))
-            if score > 0:
-                yield Hit(score, matcher.highlight(command.title), self._run(command),
-                          help=f"{command.usage} · {command.help}")

@@ -7,6 +7,7 @@ request on. The chat goes on either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from streamchat.mcp.servers import McpManager, McpServer, describe_server
@@ -14,16 +15,15 @@ from streamchat.store.files import default_data_dir
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
-    from streamchat.ui.app import StreamChatApp
+    from streamchat.config.settings import Settings
 
 
 class McpLink:
-    """Owns the app's ``McpManager`` and tells the chat what its servers do."""
+    """Owns the chat's ``McpManager``: gives ``agent()`` the servers' tools, ``tell``s what the servers do."""
 
-    def __init__(self, app: StreamChatApp) -> None:
-        self.app = app
-        """The app whose agent gets the tools."""
-        settings = app.settings
+    def __init__(self, settings: Settings, agent: Callable[[], Agent | None], tell: Callable[[str], None]) -> None:
+        self._agent = agent
+        self._tell = tell
         self.manager = McpManager(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
                                   timeout_s=settings.tool_timeout, on_change=self.changed)
         """The servers."""
@@ -40,10 +40,11 @@ class McpLink:
 
     def changed(self, server: McpServer) -> None:
         """A server came up, failed or died: update the tools and say so (not for our own shutdown)."""
-        if self.app.agent is not None:
-            self.install(self.app.agent)
-        if server.state in ("running", "failed") and self.app.is_running:
-            self.app.call_later(self.app.note, describe_server(server))
+        agent = self._agent()
+        if agent is not None:
+            self.install(agent)
+        if server.state in ("running", "failed"):
+            self._tell(describe_server(server))
 
     async def aclose(self) -> None:
         """Disconnect (stdio servers are shut down)."""

@@ -1,29 +1,36 @@
-"""The turn worker's inner loop: the agent's events, fed to the turn's widgets and the status line.
+"""The turn worker's inner loop: the agent's events, fed to the turn's widgets, the status line and the store.
 
 The app owns one ``TurnRunner``; its turn worker (``StreamChatApp._run_turn``)
-runs ``TurnRunner.run``, so cancelling that worker stops the turn.
+mounts a turn with ``begin`` and runs it with ``run``, so cancelling that worker
+stops the turn. This is the one route of a turn's data: the agent's events, in
+order, to the widgets and to ``ChatPersistence.saw``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import aclosing
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from textual.worker import get_current_worker
+from textual.widget import Widget
 
+from streamchat.agent import stop_events
 from streamchat.backends import tools_sentence
 from streamchat.backends.errors import redact
-from streamchat.events import ErrorEvent
-from streamchat.ui.widgets.conversation import Conversation
+from streamchat.events import ErrorEvent, MessageAdded
 from streamchat.ui.widgets.message import Note
-from streamchat.ui.widgets.status import LiveStats, StatusLine
+from streamchat.ui.widgets.status import LiveStats
 from streamchat.ui.widgets.turn import AssistantTurn
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
-    from streamchat.ui.app import StreamChatApp
+    from streamchat.config.settings import Settings
+    from streamchat.messages import ChatMessage
+    from streamchat.timing import Clock
+    from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
+    from streamchat.ui.widgets.conversation import ConversationView
+    from streamchat.ui.widgets.status import StatusLine
 
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
 """Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
@@ -51,79 +58,122 @@ def error_hint(error: ErrorEvent, *, blocking: bool, partial: bool) -> str:
     return hint
 
 
-class TurnRunner:
-    """Feeds one turn's events from the app's agent to its view, its stats and ``app.last_events``."""
+@dataclass(eq=False)
+class Turn:
+    """One turn of the chat: its view and its user message, what a retry drops and runs again."""
 
-    def __init__(self, app: StreamChatApp) -> None:
-        self.app = app
+    view: AssistantTurn | None
+    """The widget that shows the answer (None: nothing to drop)."""
+    user: ChatMessage | None = None
+    """The user's message, once the agent added it to the history."""
+    blocking_may_help: bool = False
+    """True when its stream failed before any token in a way a non-streaming retry may get past."""
+
+
+class TurnHost(Protocol):
+    """What a turn needs of the chat: the settings, the history, the clock, and the agent."""
+
+    history: list[ChatMessage]
+    """The conversation the turn continues."""
+    clock: Clock
+    """Where the turn's timings come from."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        ...
+
+    async def turn_agent(self) -> Agent:
+        """The agent, made if need be, ready for a turn (the chat's approver and MCP tools)."""
+        ...
+
+
+class TurnRunner:
+    """Feeds one turn's events from the agent to its view, its stats and the store."""
+
+    def __init__(self, host: TurnHost, persistence: ChatPersistence) -> None:
+        self.host = host
+        """The chat the turns run in."""
+        self.persistence = persistence
+        """Where each turn's events are saved."""
         self.told_no_tools = False
         """True once the conversation said the backend cannot call tools (said once, here or by ``/tools on``)."""
 
-    async def run(self, stream: bool, sent_at: float) -> None:
-        """One turn in the conversation, in the app's turn worker (``stream=False``: a blocking request).
+    async def begin(self, conversation: ConversationView) -> Turn:
+        """Mount a new turn's view at the end of ``conversation``; the turn to ``run``."""
+        host = self.host
+        view = AssistantTurn(host.clock, host.settings.api_key)
+        view.model = host.settings.model_name
+        await conversation.mount(view)
+        await view.start()
+        return Turn(view)
 
-        Its figures count from ``sent_at``, when the user sent the prompt (on ``app.clock``).
+    async def run(self, turn: Turn, text: str, status: StatusLine, *, stream: bool, sent_at: float) -> None:
+        """Run ``turn`` for the user's ``text``, in the app's turn worker (``stream=False``: a blocking request).
+
+        Its figures count from ``sent_at``, when the user sent the prompt (on the host's clock).
         """
-        app = self.app
-        turn = app._turn_view = AssistantTurn(app.clock, app.settings.api_key)
-        turn.model = app.settings.model_name
-        await app.query_one(Conversation).mount(turn)
-        await turn.start()
-        stats = LiveStats(app.clock, sent_at)
-        app.query_one(StatusLine).track(stats)
-        app.last_events = []
-        saving = app.persistence.turn_started(app.history)
+        assert turn.view is not None
+        stats = LiveStats(self.host.clock, sent_at)
+        status.track(stats)
+        saving = self.persistence.turn_started(self.host.history)
         try:
-            await self.stream(turn, stats, stream)
+            await self._stream(turn, turn.view, text, stats, saving, stream)
         except asyncio.CancelledError:
             stats.finish("stopped")
-            app.call_later(turn.stopped)
+            turn.view.call_later(turn.view.stopped)
             raise
         finally:
-            app.persistence.turn_ended(saving)
-            if app._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
-                app.turn_running = False
-                app.query_one(StatusLine).refresh_stats()
+            self.persistence.turn_ended(saving)
 
-    async def stream(self, turn: AssistantTurn, stats: LiveStats, stream: bool) -> None:
-        """Feed the agent's events to the turn's widgets and the status line."""
-        app = self.app
+    async def _stream(self, turn: Turn, view: AssistantTurn, text: str, stats: LiveStats, saving: TurnSaving,
+                      stream: bool) -> None:
+        """Feed the agent's events to the turn's widgets, the status line and the store."""
+        host = self.host
         try:
-            agent = await app.get_agent()
+            agent = await host.turn_agent()
         except Exception as exc:  # noqa: BLE001 - the agent could not be made: say so in place
             stats.finish("error")
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            message = redact(str(message), app.settings.api_key)
-            await turn.show_error(ErrorEvent("config", message), "ctrl+r to retry")
-            turn.add_class("-error")
+            await view.show_error(ErrorEvent("config", redact(str(message), host.settings.api_key)), "ctrl+r to retry")
+            view.add_class("-error")
             return
-        agent.approver = app.approver
-        app.mcp.install(agent)
-        await self.note_tools(agent, turn)
+        saving.model, saving.backend = agent.settings.model_name, agent.backend.name
+        await self.note_tools(agent, view)
         next_yield = 0.0
-        waited = app.clock() - stats.started_at  # making the agent, if the prompt was sent before it existed
-        async with aclosing(agent.run_turn(app.history, stream=stream, waited_s=waited)) as events:
+        waited = host.clock() - stats.started_at  # making the agent, if the prompt was sent before it existed
+        events = agent.run_turn(host.history, text, stream=stream, waited_s=waited)
+        try:
             async for event in events:
-                app.last_events.append(event)
+                self.persistence.saw(saving, event)
                 stats.observe(event)
-                if isinstance(event, ErrorEvent):
-                    blocking = stream and stats.first_token_at is None and event.kind in BLOCKING_MAY_HELP
-                    app.can_retry_blocking = blocking
-                    await turn.show_error(event, error_hint(event, blocking=blocking,
-                                                            partial=bool(turn.text.strip())))
+                if isinstance(event, MessageAdded):
+                    if event.message.role == "user":
+                        turn.user = event.message
+                elif isinstance(event, ErrorEvent):
+                    turn.blocking_may_help = blocking = (stream and stats.first_token_at is None
+                                                         and event.kind in BLOCKING_MAY_HELP)
+                    await view.show_error(event, error_hint(event, blocking=blocking, partial=bool(view.text.strip())))
                 else:
-                    await turn.handle(event)
+                    await view.handle(event)
                 # When chunks arrive faster than frames the stream never waits on the socket;
                 # give the loop (timers, the status line, input) a turn once per frame.
                 now = time.perf_counter()
                 if now >= next_yield:
                     next_yield = now + YIELD_SECONDS
                     await asyncio.sleep(0)
+        except asyncio.CancelledError:  # stopped while handling an event: the turn records its end, saved here
+            for event in await stop_events(events):
+                self.persistence.saw(saving, event)
+            raise
+        finally:
+            await events.aclose()
 
-    async def note_tools(self, agent: Agent, turn: AssistantTurn) -> None:
-        """Say once, quietly, before ``turn``, when tools are on but this backend cannot use them."""
-        if self.told_no_tools or not self.app.settings.tools_enabled or agent.backend.supports_tools:
+    async def note_tools(self, agent: Agent, view: AssistantTurn) -> None:
+        """Say once, quietly, before ``view``, when tools are on but this backend cannot use them."""
+        if self.told_no_tools or not self.host.settings.tools_enabled or agent.backend.supports_tools:
             return
         self.told_no_tools = True
         note = Note(f"Answering without tools. {tools_sentence(agent.backend)}", classes="tools-note")
-        await self.app.query_one(Conversation).mount(note, before=turn)
+        if isinstance(view.parent, Widget):  # the conversation
+            await view.parent.mount(note, before=view)

@@ -9,7 +9,7 @@ app, so the list of races survives closing and reopening the pane.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -33,13 +33,15 @@ from streamchat.ui.race.timeline import RaceTimeline
 from streamchat.ui.race.workers import SideWorkers
 
 if TYPE_CHECKING:
-    from streamchat.ui.app import StreamChatApp
+    from textual.app import App
+
+    from streamchat.config.settings import Settings
 
 LOCAL_NOTE = "Each side has its own copy of the model, with one thread each, so the two truly run at once."
 """Said on the pane when the embedded model serves both sides."""
 
 
-def open_race_pane(app: StreamChatApp, prompt: str | None = None) -> RaceScreen:
+def open_race_pane(app: App[object], prompt: str | None = None) -> RaceScreen:
     """Show the race pane and race ``prompt`` (None: the built-in one) as soon as it shows."""
     if not app.is_screen_installed(RaceScreen.NAME):
         app.install_screen(RaceScreen(), RaceScreen.NAME)
@@ -48,6 +50,18 @@ def open_race_pane(app: StreamChatApp, prompt: str | None = None) -> RaceScreen:
     if screen not in app.screen_stack:
         app.push_screen(screen)
     return screen
+
+
+class RaceHost(Protocol):
+    """What the pane needs of the app it is shown over: the settings in force and the clock."""
+
+    clock: Clock
+    """Where the figures' time comes from (frozen in snapshot tests)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the race runs with."""
+        ...
 
 
 class RaceScreen(Screen[None]):
@@ -86,9 +100,9 @@ class RaceScreen(Screen[None]):
         self._preparing = False
 
     @property
-    def chat(self) -> StreamChatApp:
-        """The app, typed."""
-        return cast("StreamChatApp", self.app)
+    def chat(self) -> RaceHost:
+        """The app the pane is shown over."""
+        return cast("RaceHost", self.app)
 
     def now(self) -> float:
         """The app's clock (frozen in snapshot tests)."""

@@ -20,7 +20,6 @@ from streamchat.store.database import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from streamchat.ui.app import StreamChatApp
     from streamchat.ui.chat.persistence import ChatPersistence
 
 LIMIT = 200
@@ -28,24 +27,6 @@ LIMIT = 200
 
 HELP = "enter open · ctrl+r rename · ctrl+d delete · esc close"
 """The keys, under the list."""
-
-
-def open_history(app: StreamChatApp) -> None:
-    """Open the history screen over the chat (or say why there is no history)."""
-    persistence = app.persistence
-    if persistence.store is None:
-        why = persistence.problem or "the history store is still opening"
-        app.notify(f"No history: {why}", severity="warning", markup=False)
-        return
-
-    async def closed(chosen: str | None) -> None:
-        if persistence.conversation.deleted:
-            await app.action_new_chat()
-            await persistence.say("The conversation shown was deleted: this is a new one.")
-        if chosen is not None:
-            await persistence.open_conversation(chosen)
-
-    app.push_screen(HistoryScreen(persistence), closed)
 
 
 def one_line(text: str) -> str:
@@ -133,7 +114,7 @@ class HistoryScreen(ModalScreen[str | None]):
         else:
             empty = f"No conversation contains {search!r}." if search else "No saved conversations yet."
         self.rows = rows
-        current = self.persistence.conversation.id
+        current = self.persistence.target.id
         options = self.query_one(OptionList)
         options.set_options([Option(summary_prompt(row, row.id == current), id=row.id) for row in rows])
         ids = [row.id for row in rows]

@@ -12,7 +12,7 @@ from textual.reactive import var
 from streamchat.ui.widgets.earlier import EarlierMessages
 
 
-class Conversation(VerticalScroll, can_focus=False):
+class ConversationView(VerticalScroll, can_focus=False):
     """Messages, oldest first. Anchored to the bottom (``anchor()``) so new content stays in view.
 
     Scrolling up releases the anchor (Textual's own rule); ``following`` mirrors
@@ -24,7 +24,7 @@ class Conversation(VerticalScroll, can_focus=False):
     class FollowChanged(Message):
         """The conversation started or stopped following new content."""
 
-        conversation: Conversation
+        conversation: ConversationView
         """The conversation that changed."""
         following: bool
         """True when it follows the stream again."""
