@@ -43,14 +43,8 @@ TOOL_STOPPED = "Stopped by the user before the tool finished."
 class Agent:
     """Runs turns against one backend with one tool registry."""
 
-    def __init__(
-        self,
-        backend: Backend,
-        settings: Settings,
-        registry: ToolRegistry | None = None,
-        *,
-        clock: Clock = time.perf_counter,
-    ) -> None:
+    def __init__(self, backend: Backend, settings: Settings, registry: ToolRegistry | None = None, *,
+                 clock: Clock = time.perf_counter) -> None:
         self.backend = backend
         """Where requests go."""
         self.settings = settings
@@ -69,28 +63,19 @@ class Agent:
 
     def _request(self, history: list[ChatMessage]) -> ChatRequest:
         tools = self.registry.schemas() if self.tools_active and self.registry else []
-        return ChatRequest(
-            messages=api_messages(history),
-            model=self.settings.model_name,
-            tools=tools,
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
-        )
+        return ChatRequest(messages=api_messages(history), model=self.settings.model_name, tools=tools,
+                           max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
 
     def _assistant(self, acc: StreamAccumulator, status: TurnStatus, timer: RequestTimer,
                    tool_calls: list[ToolCall] | None = None, error: ErrorEvent | None = None) -> ChatMessage:
         timer.end()
-        return ChatMessage(
-            role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
-            status=status, error=error.message if error else None, error_kind=error.kind if error else None,
-            model=self.settings.model_name, backend=self.backend.name, profile=self.settings.profile,
-            stats=vars(timer.stats()).copy(),
-        )
+        return ChatMessage(role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
+                           status=status, error=error.message if error else None,
+                           error_kind=error.kind if error else None, model=self.settings.model_name,
+                           backend=self.backend.name, profile=self.settings.profile, stats=vars(timer.stats()).copy())
 
-    async def run_turn(
-        self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
-        waited_s: float = 0.0,
-    ) -> AsyncGenerator[AnyEvent, None]:
+    async def run_turn(self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
+                       waited_s: float = 0.0) -> AsyncGenerator[AnyEvent, None]:
         """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
 
         Each message it appends is announced by a ``MessageAdded`` as it lands, ``user_text`` first
@@ -186,13 +171,11 @@ class Agent:
         yield turn_done(status, finish_reason, ttft_ms, (self.clock() - turn_start) * 1000.0, stats, rounds,
                         first_token_sent_ms)
 
-    async def _one_request(
-        self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer, stream: bool
-    ) -> AsyncGenerator[AnyEvent, None]:
+    async def _one_request(self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer,
+                           stream: bool) -> AsyncGenerator[AnyEvent, None]:
         request = self._request(history)
         if not stream:
-            completion = await self.backend.complete(request, timer)
-            for event in self._feed(acc, timer, completion_as_chunk(completion)):
+            for event in self._feed(acc, timer, completion_as_chunk(await self.backend.complete(request, timer))):
                 yield event
         else:
             async with aclosing(self.backend.stream(request, timer)) as chunk_stream:

@@ -1,9 +1,8 @@
 """The chat app: a conversation that streams, a prompt, a status line, one worker per turn.
 
-Data flows one way: ``Agent.run_turn()`` events -> the turn worker (``TurnRunner``) -> widgets and
-the store. Widgets never touch the network; they post messages up (a prompt was sent, the view
-stopped following, a palette command) and the app acts. Its helpers in ``ui.chat`` get what they
-need (a callable, a widget, the ``ChatHost`` protocol), never this class.
+Data flows one way: ``Agent.run_turn()`` events -> the turn worker (``TurnRunner``) -> widgets and the store.
+Widgets post messages up (a prompt sent, the view stopped following, a palette command) and the app acts;
+its helpers in ``ui.chat`` get what they need (callables, widgets, the ``ChatHost`` protocol), never this class.
 """
 
 from __future__ import annotations
@@ -11,26 +10,26 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from streamchat.config.settings import Settings
 from streamchat.messages import ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
 from streamchat.ui.chat.agent_loader import AgentLoader
 from streamchat.ui.chat.approver import ChatApprover
-from streamchat.ui.chat.commands import as_sent
+from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
 from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.chat.mcp_link import McpLink
 from streamchat.ui.chat.palette import ChatCommands, PaletteLine
 from streamchat.ui.chat.persistence import ChatPersistence
 from streamchat.ui.chat.restore import continue_answer, open_history, show_conversation
 from streamchat.ui.chat.slash import SlashCommands
-from streamchat.ui.chat.switching import allow_always, follow_theme
+from streamchat.ui.chat.switching import allow_always, follow_theme, open_picker
 from streamchat.ui.chat.turns import Turn, TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.heap import settle_heap
@@ -41,16 +40,11 @@ from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.status import StatusLine
-from streamchat.ui.widgets.tool_call import ToolCallRow
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
     from streamchat.ui.widgets.saved import SavedTurn
-
-CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
-                               "scroll_conversation", "pick_model"})
-"""Actions that act on the chat, so they are off while another screen is on top of it."""
 
 
 class StreamChatApp(App[None]):
@@ -59,19 +53,7 @@ class StreamChatApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "streamchat"
     COMMANDS = App.COMMANDS | {ChatCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop"),
-        Binding("ctrl+r", "retry", "Retry"),
-        Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
-        Binding("ctrl+n", "new_chat", "New chat"),
-        Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
-        Binding("ctrl+o", "history", "History", show=False),
-        Binding("ctrl+l", "pick_model", "Model", show=False),
-        Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
-        Binding("end", "follow", "Follow", priority=True),
-        Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
-        Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(CHAT_BINDINGS)
 
     turn_running = reactive(False, bindings=True)
     """True while a turn's worker runs."""
@@ -97,20 +79,19 @@ class StreamChatApp(App[None]):
         """From ``streamchat demo N``: this demo runs at start-up."""
         self.last_prompt: str | None = None
         """The user text of the last turn, for retry."""
-        self._turn: Turn | None = None
-        self._turn_worker: Worker[None] | None = None
-        self.agent_loader = AgentLoader(self, lambda: self.settings, self._agent_made, agent)
+        self.agent_loader = AgentLoader(self, lambda: self.settings, self._agent_made, self._agent_for_turn, agent)
         """Holds the agent; makes it in a thread when none was given."""
         self.persistence = ChatPersistence(self, lambda: self.settings, self._say)
         """Saves the conversation as it happens (and reopens saved ones)."""
-        self.turns = TurnRunner(self, self.persistence)
+        self.turns = TurnRunner(self, self, self.agent_loader.for_turn, self.persistence)
         """Feeds each turn's events to its widgets and the store."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
-        self.approver = ChatApprover(lambda: self.settings, self._tool_row, lambda name: allow_always(self, name),
+        self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
                                      lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
-        self.mcp = McpLink(settings, lambda: self.agent, self._tell)
+        self.mcp = McpLink(settings, lambda: self.agent, lambda text: self.is_running and self.call_later(self.note,
+                                                                                                           text))
         """The MCP tool servers of the config file, started after the first frame."""
 
     # -- layout and start-up
@@ -152,16 +133,13 @@ class StreamChatApp(App[None]):
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
         return await self.agent_loader.get()
 
-    async def turn_agent(self) -> Agent:
-        """The agent, ready for a turn: the chat's approver asks, the MCP servers' tools are in."""
-        agent = await self.get_agent()
-        agent.approver = self.approver
-        self.mcp.install(agent)
-        return agent
-
     def _agent_made(self, agent: Agent) -> None:
         self.mcp.install(agent)
         self.describe()
+
+    def _agent_for_turn(self, agent: Agent) -> None:
+        agent.approver = self.approver  # the chat's approver asks; the MCP servers' tools are in
+        self.mcp.install(agent)
 
     @on(Worker.StateChanged)
     def _agent_loaded(self) -> None:
@@ -171,11 +149,7 @@ class StreamChatApp(App[None]):
 
     async def replace_agent(self, settings: Settings) -> None:
         """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
-        old = self.agent_loader.drop()
-        self.update_settings(settings)
-        if old is not None:
-            await old.backend.aclose()
-        self.agent_loader.load()
+        await self.agent_loader.replace(lambda: self.update_settings(settings))
 
     # -- bindings
 
@@ -188,7 +162,7 @@ class StreamChatApp(App[None]):
         if action == "retry":
             return not self.turn_running and self.last_prompt is not None
         if action == "retry_blocking":
-            return not self.turn_running and self._turn is not None and self._turn.blocking_may_help
+            return not self.turn_running and self.turns.last is not None and self.turns.last.blocking_may_help
         if action == "continue_answer":
             return not self.turn_running and can_continue(self.history)
         if action == "follow":
@@ -240,32 +214,12 @@ class StreamChatApp(App[None]):
         self.start_turn(text, sent_at=sent_at)
 
     def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
-        """Run a turn for ``text`` (the agent adds it to the history as the user's message) in the turn worker.
-
-        The turn's time to first token counts from ``sent_at`` (default: now), the moment the user sent it.
-        """
+        """Run a turn for ``text`` (the agent adds it to the history as the user's message) in the turn worker;
+        its time to first token counts from ``sent_at`` (default: now), the moment the user sent it."""
         self.last_prompt = text
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
-        self.turn_running = True
-        self._turn_worker = self._run_turn(text, stream, self.clock() if sent_at is None else sent_at)
-
-    @work(exclusive=True, group="turn", exit_on_error=False)
-    async def _run_turn(self, text: str, stream: bool, sent_at: float) -> None:
-        """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        status = self.query_one(StatusLine)
-        try:
-            self._turn = turn = await self.turns.begin(self.query_one(ConversationView))
-            await self.turns.run(turn, text, status, stream=stream, sent_at=sent_at)
-        finally:
-            if self._turn_worker is get_current_worker():  # not a stopped turn ending after a newer one began
-                self.turn_running = False
-                status.refresh_stats()
-
-    def _tool_row(self, call_id: str) -> ToolCallRow | None:
-        """The row of the last turn that shows tool call ``call_id`` (where the approver asks)."""
-        view = self._turn.view if self._turn is not None else None
-        return view.tools.get(call_id) if view is not None else None
+        self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at)
 
     # -- actions
 
@@ -277,20 +231,14 @@ class StreamChatApp(App[None]):
         """Run the last prompt again, dropping the last turn's answer from history and view."""
         if self.turn_running or self.last_prompt is None:
             return
-        turn, self._turn = self._turn, None
-        if turn is not None and turn.user is not None and turn.user in self.history:
-            start = self.history.index(turn.user)
-            self.persistence.forget(self.history[start:])  # the saved conversation drops the attempt too
-            del self.history[start:]
-        if turn is not None and turn.view is not None:
-            await turn.view.remove()
+        await self.turns.drop_last(self.history)
         self.query_one(ConversationView).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
-        self._turn = Turn(view, user)
+        self.turns.last = Turn(view, user)
 
     async def action_retry_blocking(self) -> None:
         """Retry the last turn with a blocking (non-streaming) request."""
@@ -310,8 +258,6 @@ class StreamChatApp(App[None]):
 
     def action_pick_model(self) -> None:
         """Open the model picker: profiles, and the models the server lists."""
-        from streamchat.ui.chat.switching import open_picker
-
         open_picker(self)
 
     def action_history(self) -> None:
@@ -344,26 +290,17 @@ class StreamChatApp(App[None]):
         self.describe()
 
     async def note(self, text: str) -> None:
-        """Add a dim note from the app to the conversation."""
-        conversation = self.query_one(ConversationView)
-        await conversation.mount(Note(text))
-        conversation.follow()
-
-    def _tell(self, text: str) -> None:
-        """A note from elsewhere (an MCP server came up or failed), once the app runs."""
-        if self.is_running:
-            self.call_later(self.note, text)
+        """Add a dim note from the app at the end of the conversation."""
+        await self.query_one(ConversationView).mount(Note(text))
+        self.query_one(ConversationView).follow()
 
     async def _say(self, text: str) -> None:
         """The history's note: above an answer streaming, or a notification when a screen hides the chat."""
         views = self.screen_stack[0].query(ConversationView) if self.screen_stack else None
-        if not views:
+        if views:
+            await views.first().note(text, classes="history-note")
+        else:
             self.notify(text, severity="warning", markup=False)
-            return
-        view = views.first()
-        running = view.query(".-running")  # an answer streaming: the note goes above it
-        await view.mount(Note(text, classes="history-note"), before=running.first() if running else None)
-        view.follow()
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
@@ -371,11 +308,9 @@ def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: b
              demo: Demo | None = None, clock: Clock = time.perf_counter) -> StreamChatApp:
     """The chat app for ``settings``: the one factory the CLI and the tests use, every option an argument.
 
-    ``agent``: use this one (default: made in a thread after the first frame). ``continue_last`` reopens
-    the last conversation, ``resume`` the one with that id (or unique prefix). ``pinned_model``: the model or
-    profile was named on the command line, so a reopened conversation keeps them instead of going back to
-    the model it used. ``race_prompt`` opens the race pane on it at start-up, ``demo`` runs that demo.
-    ``clock`` times the UI's figures (tests freeze it).
-    """
+    ``agent`` (default: made in a thread after the first frame); ``continue_last`` / ``resume`` (an id or unique
+    prefix) reopen a conversation; ``pinned_model``: the command line named the model or profile, which a reopened
+    conversation keeps; ``race_prompt`` opens the race pane at start-up, ``demo`` runs that demo; ``clock`` times
+    the UI's figures (tests freeze it)."""
     return StreamChatApp(settings, agent, reopen=resume or ("last" if continue_last else None),
                          pinned_model=pinned_model, race_prompt=race_prompt, demo=demo, clock=clock)

@@ -28,16 +28,18 @@ def _create_agent(settings: Settings) -> Agent:
 class AgentLoader:
     """Holds the chat's agent, making it in a thread worker of ``owner`` (group ``agent``) when there is none.
 
-    ``settings`` gives the settings in force; ``on_made`` is called with the agent once it is made here.
+    ``settings`` gives the settings in force; ``on_made`` is called with the agent once it is made here,
+    ``for_turn`` with the agent before each turn (to give it what the chat lends it: an approver, tools).
     """
 
     def __init__(self, owner: DOMNode, settings: Callable[[], Settings], on_made: Callable[[Agent], None],
-                 agent: Agent | None = None) -> None:
+                 for_turn: Callable[[Agent], None], agent: Agent | None = None) -> None:
         self.agent = agent
         """The agent, or None until it is made."""
         self._owner = owner
         self._settings = settings
         self._on_made = on_made
+        self._for_turn = for_turn
         self._worker: Worker[Agent] | None = None
 
     def load(self) -> None:
@@ -48,10 +50,19 @@ class AgentLoader:
                 lambda: _create_agent(settings), thread=True, group="agent", exit_on_error=False
             )
 
-    def drop(self) -> Agent | None:
-        """Let the agent go (the settings changed): the next ``load`` makes a new one. Returns the old one."""
+    async def replace(self, change_settings: Callable[[], None]) -> None:
+        """The settings change (``change_settings`` changes them): close the agent, make a new one."""
         old, self.agent, self._worker = self.agent, None, None
-        return old
+        change_settings()
+        if old is not None:
+            await old.backend.aclose()
+        self.load()
+
+    async def for_turn(self) -> Agent:
+        """The agent, made if need be, ready for a turn."""
+        agent = await self.get()
+        self._for_turn(agent)
+        return agent
 
     async def get(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from textual.binding import Binding
+
 
 @dataclass(frozen=True)
 class ChatCommand:
@@ -71,6 +73,25 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 """The key bindings, for /help and the README."""
+
+CHAT_BINDINGS: tuple[Binding, ...] = (
+    Binding("escape", "stop", "Stop"),
+    Binding("ctrl+r", "retry", "Retry"),
+    Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
+    Binding("ctrl+n", "new_chat", "New chat"),
+    Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
+    Binding("ctrl+o", "history", "History", show=False),
+    Binding("ctrl+l", "pick_model", "Model", show=False),
+    Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
+    Binding("end", "follow", "Follow", priority=True),
+    Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
+    Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
+)
+"""The chat's key bindings (``KEYS`` says them for /help and the README)."""
+
+CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
+                               "scroll_conversation", "pick_model"})
+"""Actions that act on the chat, so they are off while another screen is on top of it."""
 
 _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _OPENING = re.compile(r"^(?:`{3,}|~{3,})[^\n]*\n", re.MULTILINE)

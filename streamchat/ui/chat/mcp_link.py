@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class McpLink:
     """Owns the chat's ``McpManager``: gives ``agent()`` the servers' tools, ``tell``s what the servers do."""
 
-    def __init__(self, settings: Settings, agent: Callable[[], Agent | None], tell: Callable[[str], None]) -> None:
+    def __init__(self, settings: Settings, agent: Callable[[], Agent | None], tell: Callable[[str], object]) -> None:
         self._agent = agent
         self._tell = tell
         self.manager = McpManager(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",

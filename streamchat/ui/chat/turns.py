@@ -10,27 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from textual.widget import Widget
+from textual.worker import Worker, get_current_worker
 
 from streamchat.agent import stop_events
 from streamchat.backends import tools_sentence
 from streamchat.backends.errors import redact
 from streamchat.events import ErrorEvent, MessageAdded
+from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.message import Note
-from streamchat.ui.widgets.status import LiveStats
+from streamchat.ui.widgets.status import LiveStats, StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from streamchat.agent import Agent
     from streamchat.config.settings import Settings
     from streamchat.messages import ChatMessage
     from streamchat.timing import Clock
     from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
-    from streamchat.ui.widgets.conversation import ConversationView
-    from streamchat.ui.widgets.status import StatusLine
+    from streamchat.ui.widgets.tool_call import ToolCallRow
 
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
 """Error kinds after which a non-streaming retry is worth offering (when no token had arrived)."""
@@ -71,33 +75,55 @@ class Turn:
 
 
 class TurnHost(Protocol):
-    """What a turn needs of the chat: the settings, the history, the clock, and the agent."""
+    """What a turn needs of the chat: the settings, the history, the clock; it says when a turn runs."""
 
     history: list[ChatMessage]
     """The conversation the turn continues."""
     clock: Clock
     """Where the turn's timings come from."""
+    turn_running: bool
+    """True while a turn's worker runs (the runner sets it)."""
 
     @property
     def settings(self) -> Settings:
         """The settings in force."""
         ...
 
-    async def turn_agent(self) -> Agent:
-        """The agent, made if need be, ready for a turn (the chat's approver and MCP tools)."""
-        ...
-
 
 class TurnRunner:
     """Feeds one turn's events from the agent to its view, its stats and the store."""
 
-    def __init__(self, host: TurnHost, persistence: ChatPersistence) -> None:
+    def __init__(self, owner: DOMNode, host: TurnHost, agent: Callable[[], Awaitable[Agent]],
+                 persistence: ChatPersistence) -> None:
+        self.owner = owner
+        """Where the turn worker runs, and the conversation and status line are."""
         self.host = host
         """The chat the turns run in."""
+        self.agent = agent
+        """The agent for a turn, made if need be (raises what making it raised)."""
         self.persistence = persistence
         """Where each turn's events are saved."""
+        self.last: Turn | None = None
+        """The last turn started (or the reopened conversation's last): what a retry drops."""
         self.told_no_tools = False
         """True once the conversation said the backend cannot call tools (said once, here or by ``/tools on``)."""
+        self._worker: Worker[None] | None = None
+
+    def start(self, text: str, *, stream: bool, sent_at: float) -> None:
+        """Run a turn for ``text`` in the owner's turn worker (group ``turn``: cancelling it stops the turn)."""
+        self.host.turn_running = True
+        self._worker = self.owner.run_worker(self._turn(text, stream, sent_at), name="turn", group="turn",
+                                             exclusive=True, exit_on_error=False)
+
+    async def _turn(self, text: str, stream: bool, sent_at: float) -> None:
+        status = self.owner.query_one(StatusLine)
+        try:
+            turn = await self.begin(self.owner.query_one(ConversationView))
+            await self.run(turn, text, status, stream=stream, sent_at=sent_at)
+        finally:
+            if self._worker is get_current_worker():  # not a stopped turn ending after a newer one began
+                self.host.turn_running = False
+                status.refresh_stats()
 
     async def begin(self, conversation: ConversationView) -> Turn:
         """Mount a new turn's view at the end of ``conversation``; the turn to ``run``."""
@@ -106,7 +132,24 @@ class TurnRunner:
         view.model = host.settings.model_name
         await conversation.mount(view)
         await view.start()
-        return Turn(view)
+        self.last = Turn(view)
+        return self.last
+
+    def tool_row(self, call_id: str) -> ToolCallRow | None:
+        """The last turn's row for tool call ``call_id`` (where the approver asks), if it has one."""
+        view = self.last.view if self.last is not None else None
+        return view.tools.get(call_id) if view is not None else None
+
+    async def drop_last(self, history: list[ChatMessage]) -> None:
+        """Before a retry: the last turn leaves ``history`` (and the saved conversation) from its user message on,
+        and its view goes."""
+        turn, self.last = self.last, None
+        if turn is not None and turn.user is not None and turn.user in history:
+            start = history.index(turn.user)
+            self.persistence.forget(history[start:])
+            del history[start:]
+        if turn is not None and turn.view is not None:
+            await turn.view.remove()
 
     async def run(self, turn: Turn, text: str, status: StatusLine, *, stream: bool, sent_at: float) -> None:
         """Run ``turn`` for the user's ``text``, in the app's turn worker (``stream=False``: a blocking request).
@@ -131,7 +174,7 @@ class TurnRunner:
         """Feed the agent's events to the turn's widgets, the status line and the store."""
         host = self.host
         try:
-            agent = await host.turn_agent()
+            agent = await self.agent()
         except Exception as exc:  # noqa: BLE001 - the agent could not be made: say so in place
             stats.finish("error")
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"

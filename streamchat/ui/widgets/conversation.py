@@ -80,3 +80,11 @@ class ConversationView(VerticalScroll, can_focus=False):
         """Remove every message and follow again."""
         await self.remove_children()
         self.follow()
+
+    async def note(self, text: str, *, classes: str = "") -> None:
+        """A dim note at the end, or just above an answer streaming, and follow."""
+        from streamchat.ui.widgets.message import Note
+
+        running = self.query(".-running")
+        await self.mount(Note(text, classes=classes), before=running.first() if running else None)
+        self.follow()
