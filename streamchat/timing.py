@@ -122,3 +122,10 @@ def turn_done(status: TurnStatus, finish_reason: str | None, ttft_ms: float | No
                     tokens=sum(item.tokens for item in stats),
                     tokens_per_s=streamed / sum(spans) if spans and sum(spans) > 0 else None,
                     rounds=rounds, requests=stats, request_sent_ms=request_sent_ms)
+
+
+def format_ms(ms: float | None) -> str:
+    """A duration for people: ``52 ms``, ``1.23 s`` (negative ones too), ``—`` for one not known."""
+    if ms is None:
+        return "—"
+    return f"{ms / 1000:.2f} s" if abs(ms) >= 1000 else f"{ms:.0f} ms"

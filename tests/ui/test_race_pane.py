@@ -26,10 +26,9 @@ from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent
 from streamchat.race import SideResult
-from streamchat.timing import Clock
+from streamchat.timing import Clock, format_ms
 from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.race.screen import LOCAL_NOTE, RaceScreen
-from streamchat.ui.race.side import fmt_ms
 from streamchat.ui.race.timeline import LABEL_WIDTH, LEVELS, RaceTimeline, timeline
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt
@@ -101,8 +100,8 @@ async def test_both_sides_fill_and_the_verdict_matches_the_script(app: StreamCha
         assert result.verdict.first_text_ratio is not None and result.verdict.first_text_ratio > 2
         shown = " ".join(screen_text(app).split())
         assert result.verdict.summary in shown and "sooner" in shown
-        assert f"first text {fmt_ms(s.ttft_ms)}" in figures_of(screen, 0)
-        assert f"first text {fmt_ms(b.total_ms)} · total {fmt_ms(b.total_ms)}" in figures_of(screen, 1)
+        assert f"first text {format_ms(s.ttft_ms)}" in figures_of(screen, 0)
+        assert f"first text {format_ms(b.total_ms)} · total {format_ms(b.total_ms)}" in figures_of(screen, 1)
         assert s.ready_ms == b.ready_ms > 0 and s.ttft_ms > s.ready_ms, "getting ready counts in the figures"
         assert sorted(r.stream for r in fake_server.requests) == [False, True]
         assert all(r.messages[-1] == {"role": "user", "content": "Explain streaming"} and "tools" not in r.body
@@ -115,7 +114,7 @@ async def test_both_sides_fill_and_the_verdict_matches_the_script(app: StreamCha
         assert any(level in streaming_row for level in LEVELS), "no token arrivals drawn"
         assert set(blocking_row[LABEL_WIDTH:column_of(blocking_row, "●")]) == {"─"}, "blocking showed text early"
         longer = max(b.total_ms, s.total_ms or 0)
-        assert axis.rstrip().endswith(fmt_ms(longer)), "the scale is not the longer side's total"
+        assert axis.rstrip().endswith(format_ms(longer)), "the scale is not the longer side's total"
 
 
 async def test_esc_stops_both_requests_and_a_second_esc_closes_the_pane(app: StreamChatApp,
@@ -181,8 +180,8 @@ async def test_r_races_again_and_the_list_keeps_both_races(app: StreamChatApp, f
         assert len(rows) == 3 and rows[1].startswith("#1") and rows[2].startswith("#2")
         second = screen.results[1]
         assert second.verdict is not None
-        assert fmt_ms(second.streaming.ttft_ms) in rows[2] and fmt_ms(second.blocking.total_ms) in rows[2]
-        assert f"{fmt_ms(second.verdict.first_text_saved_ms)} sooner" in rows[2]
+        assert format_ms(second.streaming.ttft_ms) in rows[2] and format_ms(second.blocking.total_ms) in rows[2]
+        assert f"{format_ms(second.verdict.first_text_saved_ms)} sooner" in rows[2]
 
 
 async def test_ctrl_r_in_the_pane_races_again_and_never_retries_the_chat(app: StreamChatApp,

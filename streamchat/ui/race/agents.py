@@ -81,9 +81,8 @@ class RaceAgents:
 
     def where(self, settings: Settings) -> str:
         """The backend and model the race runs on, as the pane names them."""
+        from streamchat.backends import describe_backend
+
         if self.current:
-            backend, model = self.current[0].backend.description, self.current[0].settings.model_name
-        else:
-            backend = "local" if settings.use_local else f"openai · {settings.base_url or 'api.openai.com'}"
-            model = settings.model_name
-        return backend if model in backend else f"{backend} · {model}"
+            return describe_backend(self.current[0].settings, self.current[0].backend)
+        return describe_backend(settings)

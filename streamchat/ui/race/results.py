@@ -9,7 +9,8 @@ from textual.widgets import Static
 
 from streamchat.race import RaceResult, SideResult, Verdict
 from streamchat.safety import strip_control
-from streamchat.ui.race.side import TITLES, fmt_ms
+from streamchat.timing import format_ms
+from streamchat.ui.race.side import TITLES
 from streamchat.ui.widgets.error import KIND_TITLES
 
 KEEP = 5
@@ -21,7 +22,7 @@ COLUMNS = (("Race", 6), ("Streaming first · total", 26), ("Blocking total", 16)
 
 
 def _signed(ms: float) -> str:
-    return ("+" if ms >= 0 else "−") + fmt_ms(abs(ms))
+    return ("+" if ms >= 0 else "−") + format_ms(abs(ms))
 
 
 def _ratio(verdict: Verdict) -> str:
@@ -35,10 +36,11 @@ def verdict_figures(result: RaceResult) -> str:
     assert verdict is not None
     ratio = _ratio(verdict)
     saved = verdict.first_text_saved_ms
-    gain = f"{fmt_ms(saved)} sooner" + (f" ({ratio})" if ratio else "") if saved > 0 else f"{fmt_ms(-saved)} later"
+    gain = (f"{format_ms(saved)} sooner" + (f" ({ratio})" if ratio else "") if saved > 0
+            else f"{format_ms(-saved)} later")
     same = "about the same" if verdict.totals_similar else "not the same"
-    return (f"first text  streaming {fmt_ms(s.ttft_ms)} · blocking {fmt_ms(b.ttft_ms)} → {gain}\n"
-            f"total       streaming {fmt_ms(s.total_ms)} · blocking {fmt_ms(b.total_ms)} → "
+    return (f"first text  streaming {format_ms(s.ttft_ms)} · blocking {format_ms(b.ttft_ms)} → {gain}\n"
+            f"total       streaming {format_ms(s.total_ms)} · blocking {format_ms(b.total_ms)} → "
             f"{_signed(verdict.total_diff_ms)}, {same}")
 
 
@@ -67,17 +69,17 @@ def verdict_content(result: RaceResult | None, running: bool) -> Content:
 
 
 def _first_and_total(side: SideResult) -> str:
-    return f"{fmt_ms(side.ttft_ms)} · {fmt_ms(side.total_ms)}"
+    return f"{format_ms(side.ttft_ms)} · {format_ms(side.total_ms)}"
 
 
 def history_row(number: int, result: RaceResult) -> list[str]:
     """One race's cells in the list."""
     s, b, verdict = result.streaming, result.blocking, result.verdict
-    cells = [f"#{number}", _first_and_total(s), fmt_ms(b.total_ms)]
+    cells = [f"#{number}", _first_and_total(s), format_ms(b.total_ms)]
     if verdict is not None:
         ratio = _ratio(verdict)
-        cells.append(f"{fmt_ms(verdict.first_text_saved_ms)} sooner" + (f" · {ratio}" if ratio else "")
-                     if verdict.first_text_saved_ms > 0 else f"{fmt_ms(-verdict.first_text_saved_ms)} later")
+        cells.append(f"{format_ms(verdict.first_text_saved_ms)} sooner" + (f" · {ratio}" if ratio else "")
+                     if verdict.first_text_saved_ms > 0 else f"{format_ms(-verdict.first_text_saved_ms)} later")
         cells.append(f"{_signed(verdict.total_diff_ms)} ({'same' if verdict.totals_similar else 'differs'})")
     else:
         failed = [TITLES[side.mode].lower() for side in (s, b) if side.error is not None]

@@ -9,10 +9,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
+from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta
 from streamchat.race import Mode, SideResult
 from streamchat.safety import SecretMask
-from streamchat.timing import SPLIT_SHOWN_MS, Clock
+from streamchat.timing import SPLIT_SHOWN_MS, Clock, format_ms
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.message import Note
@@ -27,35 +27,21 @@ WAITING: dict[Mode, str] = {"streaming": "waiting for the first token", "blockin
 """What each side's waiting indicator says."""
 
 
-def fmt_ms(ms: float | None) -> str:
-    """``52 ms``, ``1.23 s``, or ``—`` for a figure not known."""
-    if ms is None:
-        return "—"
-    return f"{ms / 1000:.2f} s" if abs(ms) >= 1000 else f"{ms:.0f} ms"
-
-
-def overall_rate(side: SideResult) -> float | None:
-    """Tokens per second over the whole request (comparable between the two sides)."""
-    if side.total_ms is None or side.total_ms <= 0 or side.tokens < 2:
-        return None
-    return side.tokens / (side.total_ms / 1000.0)
-
-
 def figures(side: SideResult, now_ms: float | None = None) -> str:
     """The side's figures on two lines (``now_ms`` while it still runs): the times, then the tokens.
 
     Times count from when the user asked; the time spent getting ready, part of them, is named on the
     second line when it is worth it.
     """
-    ready = f" · {fmt_ms(side.ready_ms)} getting ready" if side.ready_ms >= SPLIT_SHOWN_MS else ""
-    first = f"first text {fmt_ms(side.ttft_ms)}"
+    ready = f" · {format_ms(side.ready_ms)} getting ready" if side.ready_ms >= SPLIT_SHOWN_MS else ""
+    first = f"first text {format_ms(side.ttft_ms)}"
     if side.stopped:
         return f"■ stopped · {first}\n{side.tokens} tok{ready}"
     if side.total_ms is None:
         elapsed = "" if now_ms is None else f" · {now_ms / 1000:.1f} s so far"
         return f"{first}{elapsed}\n{side.tokens} tok{ready}"
-    rate = overall_rate(side)
-    times = f"{'✗ failed · ' if side.error is not None else ''}{first} · total {fmt_ms(side.total_ms)}"
+    rate = side.tokens_per_s if side.tokens >= 2 else None  # a rate over one token says nothing
+    times = f"{'✗ failed · ' if side.error is not None else ''}{first} · total {format_ms(side.total_ms)}"
     return f"{times}\n{side.tokens} tok · {'—' if rate is None else f'{rate:,.1f}'} tok/s{ready}"
 
 
@@ -119,24 +105,14 @@ class RaceSide(Vertical):
 
     def observe(self, event: AnyEvent, now_ms: float) -> None:
         """Show one event of this side (sync: text goes to the answer's buffer)."""
-        live = self.live
-        if isinstance(event, (TextDelta, ReasoningDelta)) and event.text:
-            if live.ttft_ms is None:
-                live.ttft_ms = now_ms
-                self.add_class("-answering")
-            if isinstance(event, TextDelta):
-                live.arrivals_ms.append(now_ms)
-                live.tokens += 1
-                if self.answer is not None:
-                    self.answer.append(self._mask.feed(event.text))
-            elif self._reasoning is not None:
-                self._reasoning.append(event.text)
-                self.add_class("-reasoning")
-        elif isinstance(event, ErrorEvent):
-            live.error = event
-        elif isinstance(event, TurnDone):
-            live.total_ms = now_ms
-            live.tokens = event.tokens
+        self.live.observe(event, now_ms)
+        if self.live.ttft_ms is not None:
+            self.add_class("-answering")
+        if isinstance(event, TextDelta) and event.text and self.answer is not None:
+            self.answer.append(self._mask.feed(event.text))
+        elif isinstance(event, ReasoningDelta) and event.text and self._reasoning is not None:
+            self._reasoning.append(event.text)
+            self.add_class("-reasoning")
 
     def tick(self, now_ms: float | None) -> None:
         """Redraw the figures (``now_ms`` while the race runs)."""

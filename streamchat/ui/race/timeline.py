@@ -20,7 +20,8 @@ from textual.content import Content
 from textual.widget import Widget
 
 from streamchat.race import SideResult
-from streamchat.ui.race.side import TITLES, fmt_ms
+from streamchat.timing import format_ms
+from streamchat.ui.race.side import TITLES
 
 LABEL_WIDTH = 11
 """Columns for the side's name."""
@@ -84,7 +85,7 @@ def _value(side: SideResult, now_ms: float, running: bool) -> str:
     if side.stopped:
         return "stopped"
     if side.total_ms is not None:
-        return "failed" if side.error is not None else fmt_ms(side.total_ms)
+        return "failed" if side.error is not None else format_ms(side.total_ms)
     return f"{now_ms / 1000:.1f} s…" if running else ""
 
 
@@ -98,7 +99,7 @@ def _row(label: str, cells: list[Cell], value: str) -> Content:
 def _axis(full_ms: float, width: int) -> Content:
     if full_ms <= 1.0:
         return Content("")  # nothing has happened yet
-    left, middle, right = "0", fmt_ms(full_ms / 2), fmt_ms(full_ms)
+    left, middle, right = "0", format_ms(full_ms / 2), format_ms(full_ms)
     line = [" "] * width
     line[: len(left)] = left
     start = max(len(left) + 1, width // 2 - len(middle) // 2)

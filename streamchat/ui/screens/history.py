@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from streamchat.safety import one_line as safe_line
+from streamchat.safety import one_line
 from streamchat.store.database import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
@@ -29,17 +29,12 @@ HELP = "enter open · ctrl+r rename · ctrl+d delete · esc close"
 """The keys, under the list."""
 
 
-def one_line(text: str) -> str:
-    """``text`` as a one-line preview: no control characters, Markdown's marks dropped, spaces collapsed."""
-    return safe_line(text, markdown=True)
-
-
 def summary_prompt(row: ConversationSummary, current: bool) -> Content:
     """Two lines for the list: the title, then id, date, size and the start of the last message."""
-    title = one_line(row.title or row.preview) or "(empty)"
+    title = one_line(row.title or row.preview, markdown=True) or "(empty)"
     when = datetime.fromtimestamp(row.updated_at).strftime("%Y-%m-%d %H:%M")
     about = f"{row.id[:8]} · {when} · {row.message_count} message{'' if row.message_count == 1 else 's'}"
-    preview = one_line(row.preview)[:200]
+    preview = one_line(row.preview, markdown=True)[:200]
     return Content.assemble(("● " if current else "  ", "$accent"), (title, "bold"), "\n  ",
                             (about + (f" · {preview}" if preview else ""), "dim"))
 
@@ -166,7 +161,7 @@ class HistoryScreen(ModalScreen[str | None]):
             return
         self.renaming = row.id
         rename = self.query_one("#history-rename", Input)
-        rename.value = safe_line(row.title or "")  # the title as it is, to edit
+        rename.value = one_line(row.title or "")  # the title as it is, to edit
         rename.border_title = "Rename · enter saves · esc cancels"
         self.add_class("-renaming")
         rename.focus()
@@ -196,7 +191,7 @@ class HistoryScreen(ModalScreen[str | None]):
         row = self.highlighted
         if row is None:
             return
-        title = one_line(row.title or row.preview) or row.id[:8]
+        title = one_line(row.title or row.preview, markdown=True) or row.id[:8]
         question = f"Delete “{title}” ({row.message_count} messages)? This cannot be undone."
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), partial(self._delete_answered, row.id))
 
