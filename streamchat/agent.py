@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from streamchat.accumulator import StreamAccumulator
 from streamchat.approval import Approval, Approver
 from streamchat.backends.base import Backend, ChatRequest, completion_as_chunk
-from streamchat.backends.errors import classify, redact, retry_delay
+from streamchat.backends.errors import classify, retry_delay
 from streamchat.config.settings import Settings
 from streamchat.events import (
     AnyEvent,
@@ -31,6 +31,7 @@ from streamchat.events import (
     ToolRunning,
 )
 from streamchat.messages import ChatMessage, ToolCall, TurnStatus, api_messages
+from streamchat.safety import redact
 from streamchat.timing import Clock, RequestTimer, turn_done
 
 if TYPE_CHECKING:

@@ -228,14 +228,14 @@ async def test_dns_failure() -> None:
 
 
 def test_redact_masks_key_shaped_text() -> None:
-    from streamchat.backends.errors import redact
+    from streamchat.safety import redact
 
     assert "abcdef" not in redact("key sk-proj-abcdef123456 here")
     assert redact("my token-of-trust", "token-of-trust") == "my ***"
 
 
 def test_a_placeholder_key_too_short_to_be_a_secret_leaves_text_alone() -> None:
-    from streamchat.backends.errors import redact
+    from streamchat.safety import redact
 
     assert redact("Asia/Tokyo and ollama", "k") == "Asia/Tokyo and ollama"
     assert redact("served by ollama", "ollama") == "served by ollama"

@@ -29,8 +29,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from streamchat.backends.errors import redact
 from streamchat.messages import ChatMessage
+from streamchat.safety import redact
 from streamchat.store import schema
 from streamchat.store.files import DB_NAME, database_path, default_data_dir, describe_error
 from streamchat.store.schema import (

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamchat.backends.errors import redact
 from streamchat.messages import ChatMessage
+from streamchat.safety import redact
 from streamchat.store.files import create_private_dir, create_private_file, describe_error, make_private
 
 SQLITE_HEADER = b"SQLite format 3\x00"

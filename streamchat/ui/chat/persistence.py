@@ -104,6 +104,11 @@ class ChatPersistence:
         self._timer: Timer | None = None
         self._said_problem = False
 
+    @property
+    def current_id(self) -> str | None:
+        """The id of the conversation shown, once saved."""
+        return self.target.id
+
     # -- the writer thread
 
     async def call(self, job: Callable[..., T], *args: Any) -> T:

@@ -19,8 +19,8 @@ from textual.worker import Worker, get_current_worker
 
 from streamchat.agent import stop_events
 from streamchat.backends import tools_sentence
-from streamchat.backends.errors import redact
 from streamchat.events import ErrorEvent, MessageAdded
+from streamchat.safety import redact
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.message import Note
 from streamchat.ui.widgets.status import LiveStats, StatusLine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +20,11 @@ from streamchat.store.database import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from streamchat.ui.chat.persistence import ChatPersistence
+    from collections.abc import Callable
+
+    from streamchat.store.database import ConversationStore
+
+T = TypeVar("T")
 
 LIMIT = 200
 """The most conversations listed (the newest)."""
@@ -37,6 +41,23 @@ def summary_prompt(row: ConversationSummary, current: bool) -> Content:
     preview = one_line(row.preview, markdown=True)[:200]
     return Content.assemble(("● " if current else "  ", "$accent"), (title, "bold"), "\n  ",
                             (about + (f" · {preview}" if preview else ""), "dim"))
+
+
+class SavedConversations(Protocol):
+    """Where the screen lists, renames and deletes conversations (the chat's ``ChatPersistence``)."""
+
+    @property
+    def current_id(self) -> str | None:
+        """The id of the conversation shown, once saved."""
+        ...
+
+    async def with_store(self, job: Callable[[ConversationStore], T]) -> T:
+        """``job(store)`` off the UI thread; ``StoreError`` if there is no store."""
+        ...
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete a saved conversation."""
+        ...
 
 
 class HistoryScreen(ModalScreen[str | None]):
@@ -64,7 +85,7 @@ class HistoryScreen(ModalScreen[str | None]):
         Binding("ctrl+d", "delete", "Delete", priority=True),
     ]
 
-    def __init__(self, persistence: ChatPersistence) -> None:
+    def __init__(self, persistence: SavedConversations) -> None:
         super().__init__()
         self.persistence = persistence
         """Where the conversations are read, renamed and deleted."""
@@ -109,7 +130,7 @@ class HistoryScreen(ModalScreen[str | None]):
         else:
             empty = f"No conversation contains {search!r}." if search else "No saved conversations yet."
         self.rows = rows
-        current = self.persistence.target.id
+        current = self.persistence.current_id
         options = self.query_one(OptionList)
         options.set_options([Option(summary_prompt(row, row.id == current), id=row.id) for row in rows])
         ids = [row.id for row in rows]
