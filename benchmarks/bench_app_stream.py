@@ -2,7 +2,7 @@
 
     python benchmarks/bench_app_stream.py [--chars 80000] [--token-chars 4] [--delay 0] [--shape markdown]
 
-A fake OpenAI server (tests/fake_server.py) runs in a child process, so its CPU is not
+A fake OpenAI server (tests/fake_server/) runs in a child process, so its CPU is not
 counted, and streams an answer of >= 80k characters (headings, lists, long code fences,
 long tables; four parts with the same mix) as fast as it can, one SSE chunk per token.
 ``--shape paragraph`` sends one paragraph with no line break at all (the worst case for a

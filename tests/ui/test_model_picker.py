@@ -21,12 +21,8 @@ from streamchat.ui.widgets.turn import AssistantTurn
 
 @pytest.fixture
 def second_server() -> Iterator[FakeServer]:
-    server = FakeServer()
-    server.start()
-    try:
+    with FakeServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def write_config(fake: FakeServer, other: FakeServer) -> Path:
