@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
+from app_helpers import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Drop,

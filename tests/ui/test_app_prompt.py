@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import FakeServer, text_response
 from textual.events import Key
 from textual.widgets import TextArea

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Done,

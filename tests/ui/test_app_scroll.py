@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, finish_turn, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, finish_turn, footer_labels, screen_text, send, wait_for
 from fake_server import Chunk, Delay, Done, FakeServer, Response, chunk
 
 from streamchat.ui.answer import AnswerView

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import Delay, Done, FakeServer, Response, chunk, text_response, tool_call_response
 from textual.widgets import Static
 

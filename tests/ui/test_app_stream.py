@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, text_of, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, text_of, wait_for
 from fake_server import Delay, FakeServer, Response, chunk, text_response
 from textual.widgets import Static
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SIZE, ask, screen_text, send
+from app_helpers import SIZE, ask, screen_text, send
 from fake_server import Drop, FakeServer, text_response, tool_call_response
 from textual.widgets import Static
 

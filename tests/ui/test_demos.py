@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, wait_for
+from app_helpers import SIZE, wait_for
 from fake_server import FakeServer, RecordedRequest, Response, blocking_response, text_response, tool_call_response
 from textual.pilot import Pilot
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import SIZE, make_settings
+from app_helpers import SIZE, make_settings
 from fake_server import FakeServer, Response, SSEError, chunk, text_response, tool_call_response
 from textual.pilot import Pilot
 

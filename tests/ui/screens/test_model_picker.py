@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, send, wait_for
+from app_helpers import SIZE, ask, send, wait_for
 from fake_server import FakeServer, text_response
 from textual.widgets import OptionList, Static
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SIZE, finish_turn, send, wait_for
+from app_helpers import SIZE, finish_turn, send, wait_for
 from fake_server import FakeServer, text_response, tool_call_response
 
 from streamchat.config.file import config_path, load_config

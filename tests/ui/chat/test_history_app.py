@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
+from app_helpers import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
 from fake_server import Delay, Done, FakeServer, Response, chunk, text_response
 from textual.pilot import Pilot
 from textual.widgets import Input, Static

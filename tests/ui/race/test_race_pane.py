@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import make_settings, screen_text, send, wait_for
+from app_helpers import make_settings, screen_text, send, wait_for
 from fake_server import (
     Delay,
     FakeServer,

@@ -47,6 +47,6 @@ def test_local_is_the_default_only_without_key_and_server() -> None:
 
 
 def test_env_example_lists_every_variable() -> None:
-    example = (Path(__file__).parent.parent / ".env.example").read_text()
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     for var in ENV_VARS:
         assert f"{var.name}=" in example, var.name

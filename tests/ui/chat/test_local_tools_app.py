@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'streamchat[local]')")
 
-from conftest import SIZE, send, wait_for
+from app_helpers import SIZE, send, wait_for
 from textual.widgets import Static
 
 from streamchat.agent import Agent

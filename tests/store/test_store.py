@@ -27,7 +27,7 @@ from streamchat.store.database import (
     open_store,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KEY = "plain-hunter2-Zx8QwErTy7UiOp"  # not key-shaped: only the configured secret can mask it
 
 

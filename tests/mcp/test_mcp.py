@@ -13,7 +13,7 @@ from fake_server import FakeServer, text_response, tool_call_response
 from streamchat.cli import build_parser
 from streamchat.mcp.servers import tool_name
 
-SERVER = Path(__file__).parent / "mcp_server.py"
+SERVER = Path(__file__).resolve().parents[1] / "mcp_server.py"
 
 
 def test_tool_names_show_the_server_and_fit_the_api() -> None:

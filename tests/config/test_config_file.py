@@ -163,7 +163,7 @@ def test_config_edit_writes_a_private_commented_example_that_checks_clean(tmp_pa
     assert edited.returncode == 0, edited.stderr
     assert path.stat().st_mode & 0o777 == 0o600 and "# " in path.read_text()
     assert "OK · profiles: openai, ollama, local" in edited.stdout
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert path.read_text().strip() in readme, "the README shows the example config"
     path.write_text(path.read_text() + "\nbogus = 1\n")
     checked = run_cli("config", "check", env=env, cwd=tmp_path)

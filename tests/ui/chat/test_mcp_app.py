@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, finish_turn, send, wait_for
+from app_helpers import SIZE, finish_turn, send, wait_for
 from fake_server import FakeServer, text_response, tool_call_response
 
 from streamchat.config.schema import McpServerConfig
@@ -22,7 +22,7 @@ from streamchat.ui.app import StreamChatApp, make_app
 from streamchat.ui.widgets.message import Note
 from streamchat.ui.widgets.tool_call import ToolCallRow
 
-SERVER = Path(__file__).parent.parent / "mcp_server.py"
+SERVER = Path(__file__).resolve().parents[2] / "mcp_server.py"
 
 
 @pytest.fixture(scope="module")
