@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker
 
 from streamchat.config.settings import Settings
+from streamchat.heap import settle_heap
 from streamchat.messages import ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
 from streamchat.ui.chat.agent_loader import AgentLoader
@@ -32,12 +33,11 @@ from streamchat.ui.chat.slash import SlashCommands
 from streamchat.ui.chat.switching import allow_always, follow_theme, open_picker
 from streamchat.ui.chat.turns import Turn, TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
-from streamchat.ui.heap import settle_heap
 from streamchat.ui.race.launch import race_from_chat
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
-from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.status import StatusLine
 
@@ -94,8 +94,6 @@ class StreamChatApp(App[None]):
                                                                                                            text))
         """The MCP tool servers of the config file, started after the first frame."""
 
-    # -- layout and start-up
-
     def compose(self) -> ComposeResult:
         yield Header(icon="≋")
         yield ConversationView(id="conversation")
@@ -151,8 +149,6 @@ class StreamChatApp(App[None]):
         """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
         await self.agent_loader.replace(lambda: self.update_settings(settings))
 
-    # -- bindings
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show and run only the bindings that apply now."""
         if action in CHAT_ONLY_ACTIONS and len(self.screen_stack) > 1:
@@ -188,8 +184,6 @@ class StreamChatApp(App[None]):
         conversation = self.query_one(ConversationView)
         (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
 
-    # -- sending and the turn worker
-
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
         sent_at = self.clock()  # the moment of Enter: the turn's figures count from here
@@ -220,8 +214,6 @@ class StreamChatApp(App[None]):
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
         self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at)
-
-    # -- actions
 
     def action_stop(self) -> None:
         """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""
@@ -279,8 +271,6 @@ class StreamChatApp(App[None]):
         if self.agent is not None:
             await self.agent.backend.aclose()
 
-    # -- settings and notes
-
     def update_settings(self, settings: Settings) -> None:
         """Replace the settings (and the agent's), and show them."""
         self.settings = settings
@@ -291,14 +281,13 @@ class StreamChatApp(App[None]):
 
     async def note(self, text: str) -> None:
         """Add a dim note from the app at the end of the conversation."""
-        await self.query_one(ConversationView).mount(Note(text))
-        self.query_one(ConversationView).follow()
+        await self.query_one(ConversationView).note(text)
 
     async def _say(self, text: str) -> None:
         """The history's note: above an answer streaming, or a notification when a screen hides the chat."""
         views = self.screen_stack[0].query(ConversationView) if self.screen_stack else None
         if views:
-            await views.first().note(text, classes="history-note")
+            await views.first().note(text, classes="history-note", above_running=True)
         else:
             self.notify(text, severity="warning", markup=False)
 

@@ -81,10 +81,10 @@ class ConversationView(VerticalScroll, can_focus=False):
         await self.remove_children()
         self.follow()
 
-    async def note(self, text: str, *, classes: str = "") -> None:
-        """A dim note at the end, or just above an answer streaming, and follow."""
+    async def note(self, text: str, *, classes: str = "", above_running: bool = False) -> None:
+        """A dim note at the end (``above_running``: just above an answer streaming, if one is), and follow."""
         from streamchat.ui.widgets.message import Note
 
-        running = self.query(".-running")
+        running = self.query(".-running") if above_running else None
         await self.mount(Note(text, classes=classes), before=running.first() if running else None)
         self.follow()
