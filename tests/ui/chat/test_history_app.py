@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent, TextDelta
 from streamchat.export import to_json, to_markdown
 from streamchat.messages import CONTINUE_PROMPT, STOPPED_NOTE, ChatMessage, ToolCall
 from streamchat.store.database import ConversationStore
@@ -476,3 +478,31 @@ async def test_a_long_conversation_opens_with_its_last_turns_and_shows_earlier_o
         await pilot.pause(0.1)
         assert "Very long" in screen_text(app) and "earlier prompts" not in screen_text(app)
         assert len(app.history) == 200  # the whole conversation is in the next request all along
+
+
+async def test_a_stop_while_the_view_is_busy_with_a_token_still_saves_the_stopped_answer(
+        settings: Settings, fake_server: FakeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    handle, busy = AssistantTurn.handle, asyncio.Event()
+
+    async def slow_handle(self: AssistantTurn, event: AnyEvent) -> None:  # esc lands here, not in the stream
+        await handle(self, event)
+        if isinstance(event, TextDelta):
+            busy.set()
+            await asyncio.sleep(30)
+
+    monkeypatch.setattr(AssistantTurn, "handle", slow_handle)
+    fake_server.enqueue(long_pause_after("half an answer"))
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "tell me")
+        await wait_for(pilot, busy.is_set, "the view to take the first token")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.turn_running, "the turn to stop")
+        await saved(pilot)
+        assert (app.history[-1].status, app.history[-1].content) == ("stopped", "half an answer")
+    with ConversationStore(data_dir) as store:
+        found = store.find("last")
+        assert found is not None
+        messages = store.load(found).messages
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        ("user", "tell me", None), ("assistant", "half an answer", "stopped")]
