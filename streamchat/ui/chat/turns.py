@@ -1,9 +1,10 @@
 """The turn worker's inner loop: the agent's events, fed to the turn's widgets, the status line and the store.
 
-The app owns one ``TurnRunner``; its turn worker (``StreamChatApp._run_turn``)
-mounts a turn with ``begin`` and runs it with ``run``, so cancelling that worker
-stops the turn. This is the one route of a turn's data: the agent's events, in
-order, to the widgets and to ``ChatPersistence.saw``.
+The app owns one ``TurnRunner``; ``start`` runs a turn in a worker of the app
+(group ``turn``), which mounts the turn's view with ``begin`` and runs it with
+``run``, so cancelling that group stops the turn. This is the one route of a
+turn's data: the agent's events, in order, to the widgets and to
+``ChatPersistence.saw``.
 """
 
 from __future__ import annotations
