@@ -19,8 +19,8 @@ from streamchat.markdown import Block, Closed, Merged, Op
 
 __all__ = ["AnswerLines", "estimate_height"]
 
-Render = Callable[[str, int], list[Strip]]
-"""Renders one block's Markdown source at a width."""
+Render = Callable[[Block, int], list[Strip]]
+"""Renders one block at a width."""
 
 
 def estimate_height(source: str, width: int) -> int:
@@ -40,7 +40,7 @@ class _Entry:
 
     def render(self, render: Render, width: int) -> bool:
         """Render at ``width``; True if the height changed."""
-        self.strips, self.width, height = render(self.block.source, width), width, self.height
+        self.strips, self.width, height = render(self.block, width), width, self.height
         self.height = len(self.strips)
         return self.height != height
 
@@ -156,6 +156,15 @@ class AnswerLines:
 
     def _changed_from(self, index: int) -> None:
         self._valid, self._changed = min(self._valid, index), min(self._changed, index)
+
+    def render_small(self, limit: int) -> None:
+        """Render every block not rendered at the width if they hold ``limit`` characters or fewer in all
+        (a typical reopened answer then has its real height from its first layout, not an estimate)."""
+        waiting = [index for index, entry in enumerate(self._entries) if entry.width != self.width]
+        if self.width and sum(len(self._entries[index].block.source) for index in waiting) <= limit:
+            for index in waiting:
+                self._render(index)
+            self.moved = False
 
     def _render(self, index: int) -> None:
         self.moved |= self._entries[index].render(self.render, self.width)
