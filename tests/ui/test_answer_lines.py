@@ -16,7 +16,7 @@ class CountingRenderer:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
 
-    def __call__(self, block: Block, width: int) -> list[Strip]:
+    def __call__(self, block: Block, width: int, references: dict[str, object]) -> list[Strip]:
         source = block.source
         self.calls.append((source, width))
         pieces = [line[start : start + width]
@@ -151,3 +151,12 @@ def test_a_table_too_wide_for_the_view_becomes_one_paragraph_per_row() -> None:
     assert all(strip.cell_length <= 48 for strip in BlockRenderer().render(source, 48))
     wide = [strip.text.rstrip() for strip in BlockRenderer().render(source, 300)]
     assert wide[0].split() == columns  # wide enough: a table
+
+
+def test_a_reference_link_defined_in_a_later_block_shows_its_url() -> None:
+    lines = AnswerLines(BlockRenderer().render)
+    lines.resize(80)
+    lines.reset(split_blocks("See [the docs][docs] now.\n\nMore text.\n\n[docs]: https://example.com/docs"))
+    lines.line(0, margin=100)  # draws the blocks around the first: the definition is found, the first drawn again
+    text = [line.text.rstrip() if (line := lines.line(y)) else "" for y in range(lines.height)]
+    assert text[0] == "See the docs (https://example.com/docs) now."

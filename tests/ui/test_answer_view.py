@@ -45,9 +45,10 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     render = BlockRenderer.render
 
-    def counted(self: BlockRenderer, block: Block | str, width: int) -> list[object]:
+    def counted(self: BlockRenderer, block: Block | str, width: int, references: dict[str, object] | None = None,
+                ) -> list[object]:
         calls.append(block if isinstance(block, str) else block.source)
-        return render(self, block, width)  # type: ignore[return-value]
+        return render(self, block, width, references)  # type: ignore[return-value]
 
     monkeypatch.setattr(BlockRenderer, "render", counted)
     return calls

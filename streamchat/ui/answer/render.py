@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -115,8 +115,11 @@ class _Markdown(Markdown):
         "list_item_open": _Item, "table_open": _Table,
     }
 
-    def __init__(self, source: str, code_theme: str, continued: bool) -> None:  # Rich's builds a parser per document
-        self.markup, self.parsed, self.justify, self.style = source, _PARSER.parse(source), None, "none"
+    def __init__(self, source: str, code_theme: str, continued: bool, references: dict[str, Any]) -> None:
+        # Not Rich's __init__, which builds a parser per document. ``references`` resolves "[text][label]"
+        # links whose definition is in another block; the definitions this block makes are added to it.
+        parsed = _PARSER.parse(source, {"references": references})
+        self.markup, self.parsed, self.justify, self.style = source, parsed, None, "none"
         self.code_theme = self.inline_code_theme = code_theme
         self.inline_code_lexer = None
         self.hyperlinks = False  # a link shows as "text (url)": visible, and never opened
@@ -145,11 +148,14 @@ class BlockRenderer:
                                 markup=False, highlight=False, legacy_windows=False, theme=theme)
         self._code_theme = "monokai" if dark else "default"
 
-    def render(self, block: Block | str, width: int) -> list[Strip]:
-        """``block`` as lines at most ``width`` cells wide, without blank lines around it."""
+    def render(self, block: Block | str, width: int, references: dict[str, Any] | None = None) -> list[Strip]:
+        """``block`` as lines at most ``width`` cells wide, without blank lines around it.
+
+        ``references``: the answer's link reference definitions so far (those ``block`` makes are added)."""
         source, continued = (block, False) if isinstance(block, str) else (block.source, block.joined)
+        document = _Markdown(source, self._code_theme, continued, {} if references is None else references)
         options = self._console.options.update(width=max(width, 4), height=None)
-        lines = self._console.render_lines(_Markdown(source, self._code_theme, continued), options, pad=False)
+        lines = self._console.render_lines(document, options, pad=False)
         shown = [index for index, line in enumerate(lines) if not _blank(line)]
         return [Strip(line) for line in lines[shown[0] : shown[-1] + 1]] if shown else []
 

@@ -54,7 +54,7 @@ class AnswerView(Widget):
         self._pending: list[str] = []
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
         self._splitter = BlockSplitter()
-        self._lines = AnswerLines(lambda source, width: [])  # the renderer comes with the app's theme
+        self._lines = AnswerLines(lambda block, width, references: [])  # the renderer comes with the app's theme
         self._frame_timer: Timer | None = None
         self._idle_timer: Timer | None = None
         self._interval = self.FRAME_SECONDS
