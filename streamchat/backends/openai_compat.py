@@ -19,6 +19,7 @@ from openai import AsyncOpenAI
 from streamchat.backends import mistakes
 from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import error_of, host_of
+from streamchat.backends.wire import wire_chunks
 from streamchat.config.settings import Settings
 from streamchat.timing import RequestTimer
 
@@ -85,7 +86,7 @@ class OpenAIBackend:
         return await self.client.chat.completions.create(**params, stream=True)
 
     async def stream(self, request: ChatRequest, timer: RequestTimer) -> AsyncGenerator[Any, None]:
-        """Yield raw ``ChatCompletionChunk``s; see ``Backend.stream``.
+        """Yield the stream's chunks (`WireObject`s, read like ``ChatCompletionChunk``s); see ``Backend.stream``.
 
         An answer that is not an event stream (a web page, one JSON body) is a ``BackendError``
         naming the mistake, rather than an empty stream.
@@ -96,7 +97,7 @@ class OpenAIBackend:
             content_type = media_type(response.response.headers.get("content-type"))
             if content_type and content_type != "text/event-stream":
                 raise error_of(mistakes.not_an_event_stream(self.settings.base_url, content_type))
-            async for chunk in response:
+            async for chunk in wire_chunks(response):
                 yield chunk
 
     async def complete(self, request: ChatRequest, timer: RequestTimer) -> Completion:

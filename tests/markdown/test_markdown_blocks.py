@@ -111,7 +111,7 @@ def test_a_long_block_is_cut_into_parts_while_open_and_handed_over_whole() -> No
 
 def test_a_cut_fence_repeats_its_opener_and_is_closed_in_every_part() -> None:
     code = "".join(f"line_{i} = {i}\n" for i in range(300))
-    splitter = BlockSplitter(part_chars=400, merge_chars=100)  # too big to merge: the parts stay
+    splitter = BlockSplitter(part_chars=400, merge_code_chars=100)  # too big to merge: the parts stay
     blocks: list[Block] = []
     for op in splitter.feed(f"```python\n{code}```\n") + splitter.finish():
         apply_op(blocks, op)
@@ -125,7 +125,7 @@ def test_a_cut_fence_repeats_its_opener_and_is_closed_in_every_part() -> None:
 def test_a_cut_table_repeats_its_header() -> None:
     rows = "".join(f"| r{i} | {i} |\n" for i in range(200))
     blocks: list[Block] = []
-    splitter = BlockSplitter(part_chars=300, merge_chars=100)
+    splitter = BlockSplitter(part_chars=300, merge_code_chars=100)
     for op in splitter.feed(f"| name | value |\n|---|--:|\n{rows}\n") + splitter.finish():
         apply_op(blocks, op)
     assert len(blocks) > 5 and all(block.source.startswith("| name | value |\n|---|--:|\n") for block in blocks)
@@ -147,6 +147,6 @@ def test_every_character_survives_any_chunking_and_any_cut() -> None:
               "- x\n  - y\n", "> q\n", "    indented\n", "word" * 300 + "\n"]
     text = "".join(rng.choice(pieces) for _ in range(300))
     for seed in range(4):
-        blocks, _ = streamed(text, seed, part_chars=300, merge_chars=50, line_part_chars=200)
+        blocks, _ = streamed(text, seed, part_chars=300, merge_chars=50, line_part_chars=200, merge_code_chars=50)
         shown = "".join(block.source for block in blocks)
         assert sorted(text.replace("\n", "").replace("`", "")) == sorted(shown.replace("\n", "").replace("`", ""))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from textual.strip import Strip
 
@@ -19,8 +20,8 @@ from streamchat.markdown import Block, Closed, Merged, Op
 
 __all__ = ["AnswerLines", "estimate_height"]
 
-Render = Callable[[str, int], list[Strip]]
-"""Renders one block's Markdown source at a width."""
+Render = Callable[[Block, int, dict[str, Any]], list[Strip]]
+"""Renders one block at a width, with the answer's link reference definitions (and adds those it defines)."""
 
 
 def estimate_height(source: str, width: int) -> int:
@@ -38,9 +39,9 @@ class _Entry:
         self.block, self.strips, self.width = block, list[Strip](), 0  # width 0: not rendered
         self.height = estimate_height(block.source, width)
 
-    def render(self, render: Render, width: int) -> bool:
+    def render(self, render: Render, width: int, references: dict[str, Any]) -> bool:
         """Render at ``width``; True if the height changed."""
-        self.strips, self.width, height = render(self.block.source, width), width, self.height
+        self.strips, self.width, height = render(self.block, width, references), width, self.height
         self.height = len(self.strips)
         return self.height != height
 
@@ -60,11 +61,13 @@ class AnswerLines:
         self._tops: list[int] = []  # each entry's first line, valid for the first `_valid` entries
         self._valid = 0
         self._changed = 0  # the first entry whose lines changed since `take_changed()`
+        self._references: dict[str, Any] = {}  # link reference definitions ("[docs]: https://…") seen so far
 
     def reset(self, blocks: Iterable[Block]) -> None:
         """Show these closed blocks (a finished answer), none rendered yet."""
         self._entries = [_Entry(block, self.width) for block in blocks]
         self._has_tail = self._tail_dirty = False
+        self._references.clear()
         self._changed_from(0)
 
     def apply(self, op: Op) -> None:
@@ -100,17 +103,18 @@ class AnswerLines:
             self._changed_from(0)
 
     def invalidate(self) -> None:
-        """Render every block again (the colours changed)."""
+        """Render every block again (the colours changed, a link reference was defined)."""
         for entry in self._entries:
             entry.width = 0
         self._tail_dirty = self._has_tail
+        self._changed_from(0)
 
     @property
     def height(self) -> int:
         """Lines in all (the tail rendered first if it changed)."""
         if self._tail_dirty and self.width:
             self._tail_dirty = False
-            self._entries[-1].render(self.render, self.width)
+            self._entries[-1].render(self.render, self.width, self._references)
             self._changed_from(len(self._entries) - 1)
         last = len(self._entries) - 1
         return self._top(last) + self._entries[last].height if self._entries else 0
@@ -157,9 +161,23 @@ class AnswerLines:
     def _changed_from(self, index: int) -> None:
         self._valid, self._changed = min(self._valid, index), min(self._changed, index)
 
+    def render_small(self, limit: int) -> None:
+        """Render every block not rendered at the width if they hold ``limit`` characters or fewer in all
+        (a typical reopened answer then has its real height from its first layout, not an estimate)."""
+        waiting = [index for index, entry in enumerate(self._entries) if entry.width != self.width]
+        if self.width and sum(len(self._entries[index].block.source) for index in waiting) <= limit:
+            for index in waiting:
+                self._render(index)
+            self.moved = False
+
     def _render(self, index: int) -> None:
-        self.moved |= self._entries[index].render(self.render, self.width)
+        known = len(self._references)
+        self.moved |= self._entries[index].render(self.render, self.width, self._references)
         self._changed_from(index)
+        if len(self._references) > known:  # a block defined a link reference: blocks using it draw it now
+            self.invalidate()
+            self._entries[index].width = self.width
+            self.moved = True
 
     def _render_around(self, index: int, margin: int) -> None:
         """Render entry ``index`` and those within ``margin`` lines above and below it that need it."""

@@ -11,22 +11,34 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Heading, HorizontalRule, ListItem, Markdown, MarkdownElement, TableElement
+from rich.markdown import (
+    CodeBlock,
+    Heading,
+    HorizontalRule,
+    ListItem,
+    Markdown,
+    MarkdownElement,
+    TableElement,
+)
 from rich.rule import Rule
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 from rich.theme import Theme
 from textual.app import App
 from textual.color import Color
 from textual.strip import Strip
+
+from streamchat.markdown import Block
 
 __all__ = ["BlockRenderer", "renderer_for"]
 
@@ -64,15 +76,36 @@ class _Rule(HorizontalRule):
 
 
 class _Table(TableElement):
+    continued = False  # a later part of a table too long to render whole: its header is already above
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> _Table:
+        table = cls()
+        table.continued = getattr(markdown, "continued", False)
+        return table
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        header = self.header.row.cells if self.header and self.header.row else []
+        rows = [row.cells for row in self.body.rows] if self.body else []
+        words = [max((cell_len(word) for cell in column for word in cell.content.plain.split()), default=1)
+                 for column in zip(header, *rows, strict=False)]
+        if sum(words) + 2 * (len(words) - 1) > options.max_width:
+            # Too narrow for its columns (Rich would squeeze them to a letter each): a row per paragraph,
+            # one "header: value" line per cell.
+            for index, cells in enumerate(rows):
+                if index:
+                    yield Rule(style=console.get_style("markdown.table.border"), characters="┄")
+                for heading, cell in zip(header, cells, strict=False):
+                    yield Text.assemble(Text(heading.content.plain, "bold"), ": ", cell.content)
+            return
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True,
-                      style="markdown.table.border")
-        for cell in self.header.row.cells if self.header and self.header.row else []:
-            heading = cell.content.copy()
-            heading.stylize("bold")
-            table.add_column(heading, justify="left" if cell.justify == "default" else cell.justify, overflow="fold")
-        for row in self.body.rows if self.body else []:
-            table.add_row(*(cell.content for cell in row.cells))
+                      show_header=not self.continued, style="markdown.table.border")
+        for cell in header:
+            title = cell.content.copy()
+            title.stylize("bold")
+            table.add_column(title, justify="left" if cell.justify == "default" else cell.justify, overflow="fold")
+        for cells in rows:
+            table.add_row(*(cell.content for cell in cells))
         yield table
 
 
@@ -82,11 +115,15 @@ class _Markdown(Markdown):
         "list_item_open": _Item, "table_open": _Table,
     }
 
-    def __init__(self, source: str, code_theme: str) -> None:  # Rich's own builds a parser per document
-        self.markup, self.parsed, self.justify, self.style = source, _PARSER.parse(source), None, "none"
+    def __init__(self, source: str, code_theme: str, continued: bool, references: dict[str, Any]) -> None:
+        # Not Rich's __init__, which builds a parser per document. ``references`` resolves "[text][label]"
+        # links whose definition is in another block; the definitions this block makes are added to it.
+        parsed = _PARSER.parse(source, {"references": references})
+        self.markup, self.parsed, self.justify, self.style = source, parsed, None, "none"
         self.code_theme = self.inline_code_theme = code_theme
         self.inline_code_lexer = None
         self.hyperlinks = False  # a link shows as "text (url)": visible, and never opened
+        self.continued = continued
 
 
 class BlockRenderer:
@@ -111,10 +148,14 @@ class BlockRenderer:
                                 markup=False, highlight=False, legacy_windows=False, theme=theme)
         self._code_theme = "monokai" if dark else "default"
 
-    def render(self, source: str, width: int) -> list[Strip]:
-        """``source`` (one block) as lines at most ``width`` cells wide, without blank lines around it."""
+    def render(self, block: Block | str, width: int, references: dict[str, Any] | None = None) -> list[Strip]:
+        """``block`` as lines at most ``width`` cells wide, without blank lines around it.
+
+        ``references``: the answer's link reference definitions so far (those ``block`` makes are added)."""
+        source, continued = (block, False) if isinstance(block, str) else (block.source, block.joined)
+        document = _Markdown(source, self._code_theme, continued, {} if references is None else references)
         options = self._console.options.update(width=max(width, 4), height=None)
-        lines = self._console.render_lines(_Markdown(source, self._code_theme), options, pad=False)
+        lines = self._console.render_lines(document, options, pad=False)
         shown = [index for index, line in enumerate(lines) if not _blank(line)]
         return [Strip(line) for line in lines[shown[0] : shown[-1] + 1]] if shown else []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
 from textual.screen import ModalScreen
@@ -44,6 +45,8 @@ class AnswerView(Widget):
     FRAME_BUDGET: ClassVar[float] = 0.006
     """Seconds a frame (or a spare moment, every `IDLE_SECONDS`) spends rendering closed blocks."""
     IDLE_SECONDS: ClassVar[float] = 0.05
+    REOPEN_CHARS: ClassVar[int] = 24_000
+    """A reopened answer up to this long is rendered at its first layout (longer: as it comes into view)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -51,7 +54,7 @@ class AnswerView(Widget):
         self._pending: list[str] = []
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
         self._splitter = BlockSplitter()
-        self._lines = AnswerLines(lambda source, width: [])  # the renderer comes with the app's theme
+        self._lines = AnswerLines(lambda block, width, references: [])  # the renderer comes with the app's theme
         self._frame_timer: Timer | None = None
         self._idle_timer: Timer | None = None
         self._interval = self.FRAME_SECONDS
@@ -166,6 +169,8 @@ class AnswerView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._lines.resize(width)
+        if not self._eager:  # a reopened answer: a short one is drawn whole now, at its real height
+            self._lines.render_small(self.REOPEN_CHARS)
         self._height = self._lines.height
         return self._height
 
@@ -181,8 +186,9 @@ class AnswerView(Widget):
         strip = Strip.blank(width, style) if strip is None else strip.crop_extend(0, width, style).apply_style(style)
         if (selection := self.text_selection) and (span := selection.get_span(y)):
             start, end = span[0], strip.cell_length if span[1] == -1 else span[1]
-            highlight = self.screen.get_component_rich_style("screen--selection")
-            strip = Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(highlight), strip.crop(end)])
+            highlight = self.screen.get_component_rich_style("screen--selection")  # over the text's own colours
+            selected = Strip(Segment.apply_style(iter(strip.crop(start, end)), post_style=highlight))
+            strip = Strip.join([strip.crop(0, start), selected, strip.crop(end)])
         return strip.apply_offsets(0, y)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:

@@ -16,7 +16,8 @@ class CountingRenderer:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
 
-    def __call__(self, source: str, width: int) -> list[Strip]:
+    def __call__(self, block: Block, width: int, references: dict[str, object]) -> list[Strip]:
+        source = block.source
         self.calls.append((source, width))
         pieces = [line[start : start + width]
                   for line in source.split("\n") for start in range(0, len(line) or 1, width)]
@@ -130,3 +131,32 @@ def test_the_real_renderer_draws_markdown_and_never_markup() -> None:
     code = renderer.render("```python\n" + "value = 1  # " + "comment " * 20 + "\n```", 40)
     assert len(code) > 3 and all(strip.cell_length <= 40 for strip in code)  # wrapped, never cut off
     assert "comment" in code[-1].text
+
+
+def test_a_later_part_of_a_long_table_does_not_repeat_the_header() -> None:
+    renderer = BlockRenderer()
+    head = "| name | count |\n|---|--:|\n"
+    first = [strip.text.strip() for strip in renderer.render(Block(head + "| a | 1 |"), 40)]
+    later = [strip.text.strip() for strip in renderer.render(Block(head + "| b | 22 |", joined=True), 40)]
+    assert first[0].split() == ["name", "count"] and len(first) == 3
+    assert len(later) == 1 and later[0].split() == ["b", "22"]
+
+
+def test_a_table_too_wide_for_the_view_becomes_one_paragraph_per_row() -> None:
+    columns = [f"column{i}" for i in range(12)]
+    source = ("| " + " | ".join(columns) + " |\n|" + "---|" * 12 + "\n"
+              + "".join("| " + " | ".join(f"value{row}{col}" for col in range(12)) + " |\n" for row in range(2)))
+    narrow = [strip.text.rstrip() for strip in BlockRenderer().render(source, 48)]
+    assert narrow[:2] == ["column0: value00", "column1: value01"] and "column11: value111" in narrow
+    assert all(strip.cell_length <= 48 for strip in BlockRenderer().render(source, 48))
+    wide = [strip.text.rstrip() for strip in BlockRenderer().render(source, 300)]
+    assert wide[0].split() == columns  # wide enough: a table
+
+
+def test_a_reference_link_defined_in_a_later_block_shows_its_url() -> None:
+    lines = AnswerLines(BlockRenderer().render)
+    lines.resize(80)
+    lines.reset(split_blocks("See [the docs][docs] now.\n\nMore text.\n\n[docs]: https://example.com/docs"))
+    lines.line(0, margin=100)  # draws the blocks around the first: the definition is found, the first drawn again
+    text = [line.text.rstrip() if (line := lines.line(y)) else "" for y in range(lines.height)]
+    assert text[0] == "See the docs (https://example.com/docs) now."

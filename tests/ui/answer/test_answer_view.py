@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
 from textual.selection import Selection
 
-from streamchat.markdown import split_blocks
+from streamchat.markdown import Block, split_blocks
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.answer.render import BlockRenderer
 
@@ -45,9 +45,10 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     render = BlockRenderer.render
 
-    def counted(self: BlockRenderer, source: str, width: int) -> list[object]:
-        calls.append(source)
-        return render(self, source, width)  # type: ignore[return-value]
+    def counted(self: BlockRenderer, block: Block | str, width: int, references: dict[str, object] | None = None,
+                ) -> list[object]:
+        calls.append(block if isinstance(block, str) else block.source)
+        return render(self, block, width, references)  # type: ignore[return-value]
 
     monkeypatch.setattr(BlockRenderer, "render", counted)
     return calls
@@ -191,3 +192,19 @@ async def test_a_selection_copies_the_answer_as_shown() -> None:
         await pilot.pause(0.1)
         selected = view.get_selection(Selection(None, None))
         assert selected is not None and selected[0] == "First line of the answer.\n\nSecond paragraph."
+
+
+async def test_a_selection_is_highlighted_over_the_answer_s_own_colours() -> None:
+    from textual.geometry import Offset
+
+    app = AnswerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(AnswerView)
+        view.set_text("`code` then text")  # inline code has a background of its own
+        await pilot.pause(0.1)
+        app.screen.selections = {view: Selection.from_offsets(Offset(0, 0), Offset(8, 0))}
+        await pilot.pause()
+        highlight = app.screen.get_component_rich_style("screen--selection").bgcolor
+        line = view.render_line(0)
+        assert all(segment.style is not None and segment.style.bgcolor == highlight for segment in line.crop(0, 8))
+        assert all(segment.style is None or segment.style.bgcolor != highlight for segment in line.crop(8, 14))
