@@ -2,7 +2,7 @@
 
     python benchmarks/bench_app_stream.py [--chars 80000] [--token-chars 4] [--delay 0] [--shape markdown]
 
-A fake OpenAI server (tests/fake_server.py) runs in a child process, so its CPU is not
+A fake OpenAI server (tests/fake_server/) runs in a child process, so its CPU is not
 counted, and streams an answer of >= 80k characters (headings, lists, long code fences,
 long tables; four parts with the same mix) as fast as it can, one SSE chunk per token.
 ``--shape paragraph`` sends one paragraph with no line break at all (the worst case for a
@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from bench_markdown_stream import GC, make_answer, tokenize  # noqa: E402
 
-from streamchat.config import Settings  # noqa: E402
+from streamchat.config.settings import Settings  # noqa: E402
 from streamchat.events import TextDelta  # noqa: E402
 from streamchat.ui.answer import AnswerView  # noqa: E402
 from streamchat.ui.app import make_app  # noqa: E402

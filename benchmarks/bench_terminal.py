@@ -181,7 +181,7 @@ def esc(width: int, height: int) -> None:
 
 def reopen(width: int, height: int, turns: int) -> None:
     from streamchat.messages import ChatMessage
-    from streamchat.store import ConversationStore
+    from streamchat.store.database import ConversationStore
 
     data_dir = tempfile.mkdtemp()
     body = "".join(part(n) for n in range(1, 7))

@@ -1,10 +1,10 @@
 """The agent loop: one user turn of stream -> tools -> stream, as a stream of events.
 
-``Agent.run_turn()`` appends to the history it is given as it goes, so the
-history is consistent whatever happens: an error keeps the text that had
-streamed, and cancelling the task that runs the turn closes the HTTP
-response, cancels running tools and keeps the partial answer marked
-``stopped``.
+``Agent.run_turn()`` appends to the history it is given as it goes, and says
+so with a ``MessageAdded`` event each time, so the history is consistent
+whatever happens: an error keeps the text that had streamed, and cancelling
+the task that runs the turn closes the HTTP response, cancels running tools
+and keeps the partial answer marked ``stopped``.
 """
 
 from __future__ import annotations
@@ -13,27 +13,26 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from streamchat.accumulator import StreamAccumulator
 from streamchat.approval import Approval, Approver
-from streamchat.backends.base import Backend, ChatRequest
-from streamchat.backends.errors import classify, redact, retry_delay
-from streamchat.config import Settings
+from streamchat.backends.base import Backend, ChatRequest, completion_as_chunk
+from streamchat.backends.errors import classify, retry_delay
+from streamchat.config.settings import Settings
 from streamchat.events import (
     AnyEvent,
     ErrorEvent,
+    MessageAdded,
     RequestStats,
     Retrying,
     ToolApproval,
     ToolResult,
     ToolRunning,
-    TurnDone,
-    TurnStatus,
 )
-from streamchat.messages import ChatMessage, ToolCall, api_messages
-from streamchat.timing import Clock, RequestTimer
+from streamchat.messages import ChatMessage, ToolCall, TurnStatus, api_messages
+from streamchat.safety import redact
+from streamchat.timing import Clock, RequestTimer, turn_done
 
 if TYPE_CHECKING:
     from streamchat.tools import ToolRegistry
@@ -42,30 +41,11 @@ TOOL_STOPPED = "Stopped by the user before the tool finished."
 """The tool result recorded for a call the user stopped."""
 
 
-def completion_as_chunk(completion: Any) -> Any:
-    """A blocking ``Completion`` dressed as one chunk, so one accumulator serves both modes."""
-    calls = [
-        SimpleNamespace(index=i, id=cid, function=SimpleNamespace(name=name, arguments=args))
-        for i, (cid, name, args) in enumerate(completion.tool_calls)
-    ]
-    extra = {"reasoning_content": completion.reasoning} if completion.reasoning else {}
-    delta = SimpleNamespace(content=completion.content, refusal=None, tool_calls=calls, model_extra=extra)
-    usage = SimpleNamespace(prompt_tokens=None, completion_tokens=completion.completion_tokens)
-    choice = SimpleNamespace(index=0, delta=delta, finish_reason=completion.finish_reason)
-    return SimpleNamespace(choices=[choice], usage=usage if completion.completion_tokens is not None else None)
-
-
 class Agent:
     """Runs turns against one backend with one tool registry."""
 
-    def __init__(
-        self,
-        backend: Backend,
-        settings: Settings,
-        registry: ToolRegistry | None = None,
-        *,
-        clock: Clock = time.perf_counter,
-    ) -> None:
+    def __init__(self, backend: Backend, settings: Settings, registry: ToolRegistry | None = None, *,
+                 clock: Clock = time.perf_counter) -> None:
         self.backend = backend
         """Where requests go."""
         self.settings = settings
@@ -74,8 +54,6 @@ class Agent:
         """The tools offered, or None for none."""
         self.clock = clock
         """The clock timings use."""
-        self.current: StreamAccumulator | None = None
-        """The accumulator of the request under way (read by checkpointers)."""
         self.approver: Approver | None = None
         """Asked before a tool that needs approval runs; None runs every tool without asking."""
 
@@ -86,39 +64,30 @@ class Agent:
 
     def _request(self, history: list[ChatMessage]) -> ChatRequest:
         tools = self.registry.schemas() if self.tools_active and self.registry else []
-        return ChatRequest(
-            messages=api_messages(history),
-            model=self.settings.model_name,
-            tools=tools,
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
-        )
+        return ChatRequest(messages=api_messages(history), model=self.settings.model_name, tools=tools,
+                           max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
 
     def _assistant(self, acc: StreamAccumulator, status: TurnStatus, timer: RequestTimer,
                    tool_calls: list[ToolCall] | None = None, error: ErrorEvent | None = None) -> ChatMessage:
         timer.end()
-        return ChatMessage(
-            role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
-            status=status, error=error.message if error else None, error_kind=error.kind if error else None,
-            model=self.settings.model_name, backend=self.backend.name, profile=self.settings.profile,
-            stats=vars(timer.stats()).copy(),
-        )
+        return ChatMessage(role="assistant", content=acc.text, reasoning=acc.reasoning, tool_calls=tool_calls or [],
+                           status=status, error=error.message if error else None,
+                           error_kind=error.kind if error else None, model=self.settings.model_name,
+                           backend=self.backend.name, profile=self.settings.profile, stats=vars(timer.stats()).copy())
 
-    async def run_turn(
-        self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
-        waited_s: float = 0.0,
-    ) -> AsyncGenerator[AnyEvent, None]:
+    async def run_turn(self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
+                       waited_s: float = 0.0) -> AsyncGenerator[AnyEvent, None]:
         """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
 
-        ``user_text`` is appended as a user message first (None continues
-        from the history as it is). ``stream=False`` makes blocking requests.
-        ``waited_s`` is how long ago the user sent the prompt (the time spent
-        before this call: starting up, making the backend); every figure of
-        the turn counts from that moment, so the time to first token is what
-        the user waited.
+        Each message it appends is announced by a ``MessageAdded`` as it lands, ``user_text`` first
+        (appended as the user's message; None continues from the history as it is). Stopped (its task
+        cancelled), it records the partial answer and announces it before the stop goes on; a caller
+        stopped while it handled an event lets the turn do so with ``stop_events``. ``stream=False``
+        makes blocking requests. ``waited_s`` is how long ago the user sent the prompt (starting up,
+        making the backend): every figure of the turn counts from that moment.
         """
         if user_text is not None:
-            history.append(ChatMessage(role="user", content=user_text))
+            yield _add(history, ChatMessage(role="user", content=user_text))
         turn_start = self.clock() - max(0.0, waited_s)
         stats: list[RequestStats] = []
         first_token_at: float | None = None
@@ -130,8 +99,9 @@ class Agent:
             if rounds >= self.settings.max_tool_rounds:
                 message = (f"Gave up after {rounds} model requests: the model kept asking for tools "
                            f"(max tool rounds is {self.settings.max_tool_rounds}).")
-                history.append(ChatMessage(role="assistant", status="error", error=message, error_kind="tool_rounds",
-                                           model=self.settings.model_name, backend=self.backend.name))
+                yield _add(history, ChatMessage(role="assistant", status="error", error=message,
+                                                error_kind="tool_rounds", model=self.settings.model_name,
+                                                backend=self.backend.name))
                 yield ErrorEvent("tool_rounds", message)
                 status = "error"
                 break
@@ -141,7 +111,6 @@ class Agent:
                 attempt += 1
                 timer = RequestTimer(self.clock, turn_start)
                 acc = StreamAccumulator()
-                self.current = acc
                 error: ErrorEvent | None = None
                 delay: float | None = None
                 timer.start()
@@ -149,9 +118,9 @@ class Agent:
                     async with aclosing(self._one_request(history, acc, timer, stream)) as events:
                         async for event in events:
                             yield event
-                except (asyncio.CancelledError, GeneratorExit):
-                    history.append(self._assistant(acc, "stopped", timer))
-                    self.current = None
+                except (asyncio.CancelledError, GeneratorExit) as stop:
+                    async for added in _stopped(stop, history, [self._assistant(acc, "stopped", timer)]):
+                        yield added
                     raise
                 except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
                     started = timer.headers_at is not None
@@ -166,9 +135,9 @@ class Agent:
                 try:
                     yield Retrying(attempt + 1, self.settings.max_retries + 1, delay, error.kind, error.message)
                     await asyncio.sleep(delay)  # a stop (esc) cancels the wait like any other
-                except (asyncio.CancelledError, GeneratorExit):
-                    history.append(self._assistant(acc, "stopped", timer))
-                    self.current = None
+                except (asyncio.CancelledError, GeneratorExit) as stop:
+                    async for added in _stopped(stop, history, [self._assistant(acc, "stopped", timer)]):
+                        yield added
                     raise
             stats.append(timer.stats())
             if timer.first_token_at is not None and first_token_at is None:
@@ -180,29 +149,34 @@ class Agent:
                                    retryable=True)
             if error is not None:
                 status = "incomplete" if error.kind == "incomplete" else "error"
-                history.append(self._assistant(acc, status, timer, error=error))
-                self.current = None
+                yield _add(history, self._assistant(acc, status, timer, error=error))
                 yield error
                 break
             # Calls cut off by the token limit have broken arguments: they are not run.
             calls = acc.tool_calls if self.tools_active and acc.status != "length" else []
-            history.append(self._assistant(acc, acc.status, timer, tool_calls=calls))
-            self.current = None
+            yield _add(history, self._assistant(acc, acc.status, timer, tool_calls=calls))
             if not calls:
                 status = acc.status
                 break
-            async with aclosing(self._run_tools(history, calls)) as tool_events:
+            tool_events = self._run_tools(history, calls)
+            try:
                 async for event in tool_events:
                     yield event
-        yield self._done(status, finish_reason, turn_start, first_token_at, stats, rounds, first_token_sent_ms)
+            except asyncio.CancelledError:  # stopped while the caller handled a tool's event
+                for event in await stop_events(tool_events):
+                    yield event
+                raise
+            finally:
+                await tool_events.aclose()
+        ttft_ms = None if first_token_at is None else (first_token_at - turn_start) * 1000.0
+        yield turn_done(status, finish_reason, ttft_ms, (self.clock() - turn_start) * 1000.0, stats, rounds,
+                        first_token_sent_ms)
 
-    async def _one_request(
-        self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer, stream: bool
-    ) -> AsyncGenerator[AnyEvent, None]:
+    async def _one_request(self, history: list[ChatMessage], acc: StreamAccumulator, timer: RequestTimer,
+                           stream: bool) -> AsyncGenerator[AnyEvent, None]:
         request = self._request(history)
         if not stream:
-            completion = await self.backend.complete(request, timer)
-            for event in self._feed(acc, timer, completion_as_chunk(completion)):
+            for event in self._feed(acc, timer, completion_as_chunk(await self.backend.complete(request, timer))):
                 yield event
         else:
             async with aclosing(self.backend.stream(request, timer)) as chunk_stream:
@@ -259,31 +233,36 @@ class Agent:
                     result = task.result()
                     results[result.id] = result
                     yield result
-        except (asyncio.CancelledError, GeneratorExit):
+        except (asyncio.CancelledError, GeneratorExit) as stop:
             if asking is not None:  # esc while asked: denied, and the turn stops
                 approvals[asking.id] = refused = Approval(False, stopped=True)
                 results[asking.id] = ToolResult(asking.id, asking.name, refused.result_for_model(asking.name), True)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self._record_tools(history, calls, results, approvals, stopped=True)
-            history.append(ChatMessage(role="assistant", status="stopped", model=self.settings.model_name,
-                                       backend=self.backend.name, profile=self.settings.profile))
+            ended = [*self._tool_messages(calls, results, approvals, stopped=True),
+                     ChatMessage(role="assistant", status="stopped", model=self.settings.model_name,
+                                 backend=self.backend.name, profile=self.settings.profile)]
+            async for added in _stopped(stop, history, ended):
+                yield added
             raise
-        self._record_tools(history, calls, results, approvals, stopped=False)
+        for message in self._tool_messages(calls, results, approvals, stopped=False):
+            yield _add(history, message)
 
     @staticmethod
-    def _record_tools(history: list[ChatMessage], calls: list[ToolCall], results: dict[str, ToolResult],
-                      approvals: dict[str, Approval], *, stopped: bool) -> None:
+    def _tool_messages(calls: list[ToolCall], results: dict[str, ToolResult], approvals: dict[str, Approval], *,
+                       stopped: bool) -> list[ChatMessage]:
+        messages = []
         for call in calls:
             result = results.get(call.id)
-            content = result.content if result else TOOL_STOPPED
             approval = approvals.get(call.id)
-            history.append(ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=content,
-                                       is_error=result.is_error if result else True,
-                                       status=None if result or not stopped else "stopped",
-                                       stats={"elapsed_ms": result.elapsed_s * 1000.0} if result else None,
-                                       approval=approval.to_dict() if approval else None))
+            messages.append(ChatMessage(role="tool", tool_call_id=call.id, name=call.name,
+                                        content=result.content if result else TOOL_STOPPED,
+                                        is_error=result.is_error if result else True,
+                                        status=None if result or not stopped else "stopped",
+                                        stats={"elapsed_ms": result.elapsed_s * 1000.0} if result else None,
+                                        approval=approval.to_dict() if approval else None))
+        return messages
 
     async def _run_one(self, call: ToolCall) -> ToolResult:
         assert self.registry is not None
@@ -292,20 +271,36 @@ class Agent:
         content = redact(outcome.content, self.settings.api_key)  # a tool must never hand the key around
         return ToolResult(call.id, call.name, content, outcome.is_error, self.clock() - started)
 
-    def _done(self, status: TurnStatus, finish_reason: str | None, turn_start: float,
-              first_token_at: float | None, stats: list[RequestStats], rounds: int,
-              request_sent_ms: float | None) -> TurnDone:
-        tokens = sum(item.tokens for item in stats)
-        spans = [item.tokens / item.tokens_per_s for item in stats if item.tokens_per_s]
-        streamed = sum(item.tokens for item in stats if item.tokens_per_s)
-        return TurnDone(
-            status=status,
-            finish_reason=finish_reason,
-            ttft_ms=None if first_token_at is None else (first_token_at - turn_start) * 1000.0,
-            total_ms=(self.clock() - turn_start) * 1000.0,
-            tokens=tokens,
-            tokens_per_s=streamed / sum(spans) if spans and sum(spans) > 0 else None,
-            rounds=rounds,
-            requests=stats,
-            request_sent_ms=request_sent_ms,
-        )
+
+
+def _add(history: list[ChatMessage], message: ChatMessage) -> MessageAdded:
+    """Append ``message`` to ``history``; the event that says so."""
+    history.append(message)
+    return MessageAdded(message)
+
+
+async def _stopped(stop: BaseException, history: list[ChatMessage],
+                   messages: list[ChatMessage]) -> AsyncGenerator[MessageAdded, None]:
+    """A turn stopped: append what it had; announce it unless closed (a closed generator cannot yield)."""
+    for message in messages:
+        added = _add(history, message)
+        if isinstance(stop, asyncio.CancelledError):
+            yield added
+
+
+async def stop_events(events: AsyncGenerator[AnyEvent, None]) -> list[AnyEvent]:
+    """After the task consuming a turn was stopped while it handled an event: stop the turn where it
+    waits and return what it announces on the way out (its partial answer, its stopped tools).
+
+    Nothing when the stop already went through the turn (it announced those in the caller's loop).
+    """
+    if getattr(events, "ag_frame", None) is None:  # it has ended
+        return []
+    ended: list[AnyEvent] = []
+    try:
+        event = await events.athrow(asyncio.CancelledError())
+        while True:
+            ended.append(event)
+            event = await events.__anext__()
+    except (asyncio.CancelledError, StopAsyncIteration):
+        return ended

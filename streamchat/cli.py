@@ -16,7 +16,7 @@ from typing import Any
 
 from streamchat import __version__
 from streamchat.commands.chat import add_reopen_flags
-from streamchat.config import Settings, SettingsError, load_settings
+from streamchat.config.settings import Settings, SettingsError, load_settings
 
 COMMAND_MODULES = ("chat", "ask", "race", "demo", "history", "export", "config", "mcp")
 """Modules of ``streamchat.commands`` whose ``register()`` adds a subcommand."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from streamchat.messages import ChatMessage
+from streamchat.messages import TurnStatus as TurnStatus  # how a turn ended: its events carry it
+
 ErrorKind = Literal[
     "connection",
     "dns",
@@ -33,10 +36,6 @@ ErrorKind = Literal[
 SETTINGS_KINDS: frozenset[str] = frozenset({"config", "auth", "not_found"})
 """Error kinds that mean a setting is wrong (the address, the key, the model, the mode): sending the
 same request again cannot help; ``ask`` exits 2 for them."""
-
-TurnStatus = Literal["complete", "stopped", "error", "incomplete", "length"]
-"""How an assistant message (and so a turn) ended."""
-
 
 @dataclass(frozen=True)
 class Event:
@@ -272,6 +271,17 @@ class TurnDone(Event):
     """Tag: ``done``."""
 
 
+@dataclass(frozen=True)
+class MessageAdded(Event):
+    """A turn appended a message to the history: the user's prompt, an answer (whole, failed or stopped), a
+    tool's result. The one way a front end learns what the history holds (the chat saves these); ``ask --json``
+    leaves them out, its other events already say it."""
+
+    message: ChatMessage
+    """The message, as appended."""
+    type: Literal["message"] = "message"
+    """Tag: ``message``."""
+
 AnyEvent = (
     TextDelta
     | ReasoningDelta
@@ -286,5 +296,6 @@ AnyEvent = (
     | ErrorEvent
     | Retrying
     | TurnDone
+    | MessageAdded
 )
 """Every event a turn can yield."""

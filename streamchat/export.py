@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage
-from streamchat.store import Conversation
-from streamchat.timing import SPLIT_SHOWN_MS
+from streamchat.store.database import Conversation
+from streamchat.timing import SPLIT_SHOWN_MS, format_ms
 
 JSON_FORMAT = "streamchat.conversation"
 """The ``format`` tag of a JSON export."""
@@ -66,10 +66,6 @@ def quoted(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines() or [""])
 
 
-def _seconds(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
-
-
 def timing_line(stats: dict[str, Any] | None) -> str:
     """``first token 312 ms · total 1.84 s · 42 tokens · 22.8 tok/s`` from a message's stats ('' if none).
 
@@ -83,10 +79,10 @@ def timing_line(stats: dict[str, Any] | None) -> str:
     sent = stats.get("sent_ms")
     before = float(sent) if sent is not None else 0.0
     if stats.get("ttft_ms") is not None:
-        split = f" ({_seconds(before)} before sending)" if before >= SPLIT_SHOWN_MS else ""
-        parts.append(f"first token {_seconds(before + float(stats['ttft_ms']))}{split}")
+        split = f" ({format_ms(before)} before sending)" if before >= SPLIT_SHOWN_MS else ""
+        parts.append(f"first token {format_ms(before + float(stats['ttft_ms']))}{split}")
     if stats.get("total_ms") is not None:
-        parts.append(f"total {_seconds(before + float(stats['total_ms']))}")
+        parts.append(f"total {format_ms(before + float(stats['total_ms']))}")
     if stats.get("tokens"):
         parts.append(f"{int(stats['tokens'])} tokens")
     if stats.get("tokens_per_s") is not None:

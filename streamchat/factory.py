@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamchat.agent import Agent
 from streamchat.backends import make_backend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 
 def make_agent(settings: Settings) -> Agent:
@@ -24,7 +24,7 @@ def make_race_agents(settings: Settings) -> tuple[Agent, Agent]:
     """
     race_settings = settings.with_overrides(tools_enabled=False)
     if race_settings.use_local:
-        from streamchat.backends.local import LocalBackend
+        from streamchat.backends.local.backend import LocalBackend
 
         streaming = LocalBackend(race_settings, n_threads=1, instance="race-streaming")
         blocking = LocalBackend(race_settings, n_threads=1, instance="race-blocking")

@@ -20,6 +20,7 @@ from streamchat.events import (
     SETTINGS_KINDS,
     AnyEvent,
     ErrorEvent,
+    MessageAdded,
     ReasoningDelta,
     Retrying,
     TextDelta,
@@ -28,7 +29,7 @@ from streamchat.events import (
     ToolResult,
     TurnDone,
 )
-from streamchat.messages import ChatMessage, ToolCall
+from streamchat.messages import ToolCall, new_history
 from streamchat.safety import SecretMask, StreamSanitizer, strip_control
 
 EXIT_OK = 0
@@ -89,6 +90,8 @@ class HeadlessOutput:
         """Show one event."""
         if isinstance(event, ToolApproval) and event.by == "headless":
             self._line(f"⊘ {strip_control(event.name)} denied: {event.reason}")  # on stderr, in both modes
+        if isinstance(event, MessageAdded):
+            return  # the history, not the output: the other events already said it
         if self.as_json:
             self.out.write(json.dumps(event.to_dict()) + "\n")
             self.out.flush()
@@ -181,9 +184,7 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     ``asked_at`` (on ``time.perf_counter``) is when the user asked, the command's start: the turn's
     figures count from then, start-up included, since that is what the user waited.
     """
-    history: list[ChatMessage] = []
-    if agent.settings.system_prompt:
-        history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
+    history = new_history(agent.settings.system_prompt)
     if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
         output.err.write(f"note: answering without tools. {tools_sentence(agent.backend)}\n")
     status = EXIT_FAILED

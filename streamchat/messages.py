@@ -12,15 +12,20 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from streamchat.events import TurnStatus
-
 Role = Literal["system", "user", "assistant", "tool"]
 """Who wrote a message."""
+TurnStatus = Literal["complete", "stopped", "error", "incomplete", "length"]
+"""How an assistant message (and so a turn) ended."""
 
 STOPPED_NOTE = "[stopped by the user]"
 """Appended to the API form of an answer cut short (see ``cut_short``) so the model knows it was cut."""
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
 """The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
+CONTINUABLE = frozenset({"stopped", "length"})
+"""Statuses of the last answer after which "continue answer" is offered."""
+CONTINUABLE_WITH_TEXT = frozenset({"error", "incomplete"})
+"""Statuses after which it is offered when the answer has some text: a dropped connection, an error in the
+stream, a stream that ended without a finish reason (with no text, retry is the answer)."""
 
 
 @dataclass
@@ -135,3 +140,27 @@ def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
             continue
         sent.append(message.to_api())
     return sent
+
+
+def can_continue(history: list[ChatMessage]) -> bool:
+    """True when the conversation ends with an answer that was stopped, cut off at the token limit, or broke off."""
+    last = history[-1] if history else None
+    if last is None or last.role != "assistant":
+        return False
+    return last.status in CONTINUABLE or (last.status in CONTINUABLE_WITH_TEXT and bool(last.content))
+
+
+def new_history(system_prompt: str | None) -> list[ChatMessage]:
+    """A conversation's history before its first turn: the system prompt, when there is one."""
+    return [ChatMessage(role="system", content=system_prompt)] if system_prompt else []
+
+
+def replace_system(history: list[ChatMessage], system_prompt: str | None) -> tuple[ChatMessage | None,
+                                                                                   ChatMessage | None]:
+    """Put ``system_prompt`` first in ``history`` in place of the system message there (None or "" removes it);
+    returns the old message and the new one."""
+    old = history.pop(0) if history and history[0].role == "system" else None
+    new = ChatMessage(role="system", content=system_prompt) if system_prompt else None
+    if new is not None:
+        history.insert(0, new)
+    return old, new

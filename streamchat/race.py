@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streamchat.agent import Agent
-from streamchat.events import AnyEvent, ErrorEvent, ReasoningDelta, TextDelta, TurnDone
-from streamchat.messages import ChatMessage
-from streamchat.timing import Clock
+from streamchat.events import AnyEvent, ErrorEvent, MessageAdded, ReasoningDelta, TextDelta, TurnDone
+from streamchat.messages import new_history
+from streamchat.timing import Clock, format_ms
+
+DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
+"""Raced when no prompt is given (``streamchat race``, the race pane)."""
 
 Mode = Literal["streaming", "blocking"]
 """Which side of the race."""
@@ -53,6 +56,22 @@ class SideResult:
     """The error that ended this side, if one did."""
     stopped: bool = False
     """True when the user stopped the race."""
+
+    def observe(self, event: AnyEvent, now_ms: float) -> None:
+        """Count one event of this side, ``now_ms`` after the user asked: first text, arrivals, the end."""
+        if isinstance(event, (TextDelta, ReasoningDelta)) and event.text:
+            if self.ttft_ms is None:
+                self.ttft_ms = now_ms
+            if isinstance(event, TextDelta):
+                self.arrivals_ms.append(now_ms)
+                self.tokens += 1
+        elif isinstance(event, ErrorEvent):
+            self.error = event
+        elif isinstance(event, TurnDone):
+            self.total_ms = now_ms
+            self.tokens = event.tokens
+            # Over the whole request on both sides, so the two rates compare.
+            self.tokens_per_s = event.tokens / (now_ms / 1000.0) if now_ms > 0 and event.tokens else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (without the per-token arrivals)."""
@@ -92,10 +111,6 @@ class Verdict:
                 "summary": self.summary}
 
 
-def _seconds(ms: float) -> str:
-    return f"{ms / 1000:.2f} s" if abs(ms) >= 1000 else f"{ms:.0f} ms"
-
-
 def verdict(streaming: SideResult, blocking: SideResult) -> Verdict | None:
     """Compare two finished sides; None when either failed or was stopped."""
     if streaming.ttft_ms is None or streaming.total_ms is None or blocking.total_ms is None:
@@ -109,14 +124,14 @@ def verdict(streaming: SideResult, blocking: SideResult) -> Verdict | None:
     similar = abs(diff) <= tolerance
     if saved > 0:
         sooner = f"first text {ratio:.0f}× sooner" if ratio and ratio >= 2 else "first text sooner"
-        head = f"Streaming showed {sooner}: {_seconds(saved)} less waiting."
+        head = f"Streaming showed {sooner}: {format_ms(saved)} less waiting."
     else:
-        head = f"Streaming showed nothing sooner ({_seconds(-saved)} later): the answer was too short to gain."
+        head = f"Streaming showed nothing sooner ({format_ms(-saved)} later): the answer was too short to gain."
     if similar:
-        tail = f" Total time about the same ({'+' if diff >= 0 else '−'}{_seconds(abs(diff))})."
+        tail = f" Total time about the same ({'+' if diff >= 0 else '−'}{format_ms(abs(diff))})."
     else:
         later = "streaming" if diff > 0 else "blocking"
-        tail = f" Totals differ: {later} finished {_seconds(abs(diff))} later"
+        tail = f" Totals differ: {later} finished {format_ms(abs(diff))} later"
         serialised = abs(diff) >= 0.4 * max(streaming.total_ms, blocking.total_ms)
         tail += " — the server may be running one request at a time." if serialised else "."
     return Verdict(saved, ratio, diff, similar, head + tail)
@@ -143,27 +158,17 @@ async def run_side(
     """
     start = clock() if started_at is None else started_at
     result = SideResult(mode, ready_ms=ready_ms)
-    history: list[ChatMessage] = []
-    if agent.settings.system_prompt:
-        history.append(ChatMessage(role="system", content=agent.settings.system_prompt))
+    history = new_history(agent.settings.system_prompt)
     pieces: list[str] = []
     try:
         async with aclosing(agent.run_turn(history, prompt, stream=mode == "streaming")) as events:
             async for event in events:
+                if isinstance(event, MessageAdded):
+                    continue  # the side's history, not its figures
                 now_ms = (clock() - start) * 1000.0
-                if isinstance(event, (TextDelta, ReasoningDelta)):
-                    if result.ttft_ms is None:
-                        result.ttft_ms = now_ms
-                    if isinstance(event, TextDelta):
-                        pieces.append(event.text)
-                        result.arrivals_ms.append(now_ms)
-                elif isinstance(event, ErrorEvent):
-                    result.error = event
-                elif isinstance(event, TurnDone):
-                    result.total_ms = now_ms
-                    result.tokens = event.tokens
-                    # Over the whole request on both sides, so the two rates compare.
-                    result.tokens_per_s = event.tokens / (now_ms / 1000.0) if now_ms > 0 and event.tokens else None
+                result.observe(event, now_ms)
+                if isinstance(event, TextDelta):
+                    pieces.append(event.text)
                 if listener is not None:
                     listener(mode, event, now_ms)
     except asyncio.CancelledError:

@@ -15,6 +15,7 @@ _ESCAPE_SEQUENCE = re.compile(
     """,
     re.VERBOSE,
 )
+_KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-*]{6,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the end of the text
     r"(?:\x1b(?:\[[0-?]*[ -/]*|[\]P^_X][^\x07\x1b]*\x1b?)?|\x9b[0-?]*[ -/]*|\x9d[^\x07\x9c]*)\Z"
@@ -85,8 +86,6 @@ class SecretMask:
     """
 
     def __init__(self, secret: str | None) -> None:
-        from streamchat.backends.errors import MIN_SECRET_CHARS
-
         self._secret = secret if secret and len(secret) >= MIN_SECRET_CHARS else None
         self._held = ""
 
@@ -116,3 +115,16 @@ def one_line(text: str, *, markdown: bool = False) -> str:
     if markdown:
         text = _MARKDOWN_MARKS.sub("", _LINK.sub(r"\1", text)).replace("|", " ")
     return " ".join(text.split())
+
+
+MIN_SECRET_CHARS = 8
+"""A configured key shorter than this is not masked in text: local servers take placeholders
+such as ``ollama`` or ``EMPTY``, no real credential is that short, and masking ``k`` would
+mangle every word with a k in it (in tool results and saved history alike)."""
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """``text`` with the secret (``MIN_SECRET_CHARS`` or longer) and anything shaped like an API key masked."""
+    if secret and len(secret) >= MIN_SECRET_CHARS:
+        text = text.replace(secret, "***")
+    return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)

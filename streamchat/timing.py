@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from streamchat.events import RequestStats
+from streamchat.events import RequestStats, TurnDone
+from streamchat.messages import TurnStatus
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds (``time.perf_counter`` unless a test gives another)."""
@@ -110,3 +111,21 @@ class RequestTimer:
             gap_p50_ms=None if p50 is None else p50 * 1000.0,
             gap_p95_ms=None if p95 is None else p95 * 1000.0,
         )
+
+
+def turn_done(status: TurnStatus, finish_reason: str | None, ttft_ms: float | None, total_ms: float,
+              stats: list[RequestStats], rounds: int, request_sent_ms: float | None) -> TurnDone:
+    """A turn's closing figures from its requests' (tokens summed, the rate over the streamed parts)."""
+    spans = [item.tokens / item.tokens_per_s for item in stats if item.tokens_per_s]
+    streamed = sum(item.tokens for item in stats if item.tokens_per_s)
+    return TurnDone(status=status, finish_reason=finish_reason, ttft_ms=ttft_ms, total_ms=total_ms,
+                    tokens=sum(item.tokens for item in stats),
+                    tokens_per_s=streamed / sum(spans) if spans and sum(spans) > 0 else None,
+                    rounds=rounds, requests=stats, request_sent_ms=request_sent_ms)
+
+
+def format_ms(ms: float | None) -> str:
+    """A duration for people: ``52 ms``, ``1.23 s`` (negative ones too), ``—`` for one not known."""
+    if ms is None:
+        return "—"
+    return f"{ms / 1000:.2f} s" if abs(ms) >= 1000 else f"{ms:.0f} ms"

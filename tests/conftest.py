@@ -11,12 +11,8 @@ from fake_server import FakeServer
 @pytest.fixture
 def fake_server() -> Iterator[FakeServer]:
     """A running FakeServer on 127.0.0.1 (random port); stopped after the test."""
-    server = FakeServer()
-    server.start()
-    try:
+    with FakeServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from fake_server import (
     tool_call_response,
 )
 
-from streamchat.agent import TOOL_STOPPED, Agent
+from streamchat.agent import TOOL_STOPPED, Agent, stop_events
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
-from streamchat.events import AnyEvent, ErrorEvent, TextDelta, ToolResult, ToolRunning, TurnDone
+from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent, ErrorEvent, MessageAdded, TextDelta, ToolResult, ToolRunning, TurnDone
 from streamchat.messages import STOPPED_NOTE, ChatMessage
 from streamchat.tools import ToolRegistry, default_registry
 
@@ -140,6 +140,57 @@ async def test_cancelling_closes_the_stream_and_keeps_the_partial_answer(fake_se
     assert history[-1].role == "assistant" and history[-1].status == "stopped"
     assert history[-1].content == "Partial answer"
     assert history[-1].to_api()["content"].endswith(STOPPED_NOTE)
+
+
+async def test_every_message_the_turn_adds_is_announced_as_it_lands(fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(tool_call_response([("call_a", "calculator", {"expression": "6*7"})]), text_response("42."))
+    history = [ChatMessage(role="system", content="Be brief.")]
+    events = await run(make_agent(fake_server, tmp_path), history, "compute")
+    added = [event.message for event in events if isinstance(event, MessageAdded)]
+    assert added == history[1:]  # the user's prompt first, then the answer with its call, the result, the answer
+    assert [m.role for m in added] == ["user", "assistant", "tool", "assistant"]
+    assert events.index(next(e for e in events if isinstance(e, MessageAdded))) == 0
+    assert isinstance(events[-1], TurnDone)
+
+
+async def test_a_stop_mid_stream_announces_the_stopped_answer_before_it_goes_on(fake_server: FakeServer,
+                                                                                tmp_path: Path) -> None:
+    fake_server.enqueue(Response([chunk({"content": "Partial"}), Delay(30)]))
+    agent = make_agent(fake_server, tmp_path)
+    history: list[ChatMessage] = []
+    seen: list[AnyEvent] = []
+
+    async def consume() -> None:  # stopped while waiting for the next chunk: the stop reaches the turn itself
+        async with aclosing(agent.run_turn(history, "long one")) as events:
+            async for event in events:
+                seen.append(event)
+
+    task = asyncio.create_task(consume())
+    while not any(isinstance(event, TextDelta) for event in seen):
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert isinstance(seen[-1], MessageAdded) and seen[-1].message is history[-1]
+    assert (history[-1].status, history[-1].content) == ("stopped", "Partial")
+
+
+async def test_a_caller_stopped_while_handling_an_event_gets_the_stopped_answer_from_stop_events(
+        fake_server: FakeServer, tmp_path: Path) -> None:
+    fake_server.enqueue(Response([chunk({"content": "Partial"}), Delay(30)]))
+    agent = make_agent(fake_server, tmp_path)
+    history: list[ChatMessage] = []
+    events = agent.run_turn(history, "long one")
+    async for event in events:
+        if isinstance(event, TextDelta):
+            break  # the caller is busy with this event when the stop comes
+    ended = await stop_events(events)
+    assert [type(event) for event in ended] == [MessageAdded]
+    assert isinstance(ended[0], MessageAdded) and ended[0].message is history[-1]
+    assert (history[-1].status, history[-1].content) == ("stopped", "Partial")
+    assert await stop_events(events) == []  # the turn has ended: nothing more
+    disconnect = await asyncio.to_thread(fake_server.wait_for_disconnect, 0, 2.0)
+    assert disconnect is not None, "the request is closed"
 
 
 async def test_cancelling_during_tools_leaves_a_valid_history(fake_server: FakeServer, tmp_path: Path) -> None:

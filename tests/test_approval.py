@@ -9,7 +9,7 @@ from pathlib import Path
 from fake_server import FakeServer, text_response, tool_call_response
 
 from streamchat.approval import Approval, ApprovalPolicy
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.factory import make_agent
 from streamchat.headless import HeadlessApprover, HeadlessOutput, ask
 

@@ -216,7 +216,7 @@ def test_reader_closing_the_pipe_early_is_quiet(fake_server: FakeServer, tmp_pat
 async def test_on_a_terminal_escape_sequences_cut_across_chunks_are_removed_whole(fake_server: FakeServer) -> None:
     import io
 
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
     from streamchat.factory import make_agent
     from streamchat.headless import HeadlessOutput
     from streamchat.headless import ask as ask_headless
@@ -234,7 +234,7 @@ async def test_on_a_terminal_reasoning_is_dim_on_stderr_and_the_answer_starts_on
         fake_server: FakeServer) -> None:
     import io
 
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
     from streamchat.factory import make_agent
     from streamchat.headless import HeadlessOutput
     from streamchat.headless import ask as ask_headless
@@ -273,7 +273,7 @@ def test_the_key_echoed_by_the_model_is_masked_in_the_answer(fake_server: FakeSe
 async def test_a_retry_is_reported_on_stderr_and_as_a_json_event(fake_server: FakeServer) -> None:
     import io
 
-    from streamchat.config import Settings
+    from streamchat.config.settings import Settings
     from streamchat.factory import make_agent
     from streamchat.headless import HeadlessOutput
     from streamchat.headless import ask as ask_headless

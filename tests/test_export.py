@@ -14,7 +14,7 @@ from streamchat.export import (
     turn_stats,
 )
 from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
-from streamchat.store import Conversation
+from streamchat.store.database import Conversation
 
 STATS = {"ttft_ms": 312.4, "total_ms": 1840.0, "tokens": 42, "tokens_per_s": 22.81}
 

@@ -15,7 +15,7 @@ from fake_server import FakeServer, RecordedRequest, Response, blocking_response
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.race import SideResult, run_race, run_side, verdict
 
 ANSWER = ["Streaming ", "shows ", "text ", "early."]

@@ -6,7 +6,7 @@ Both are imported lazily, so start-up never pays for ``openai`` or llama.cpp.
 from __future__ import annotations
 
 from streamchat.backends.base import Backend, ChatRequest, Completion
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 
 def tools_sentence(backend: Backend) -> str:
@@ -17,10 +17,20 @@ def tools_sentence(backend: Backend) -> str:
     return f"The {backend.name} backend {'can' if backend.supports_tools else 'cannot'} call tools."
 
 
+def describe_backend(settings: Settings, backend: Backend | None = None) -> str:
+    """Where requests go and the model asked, for a status line: the backend's own description once it exists,
+    else what the settings say (``openai · URL · model``, ``local · model``)."""
+    if backend is not None:
+        where = backend.description
+    else:
+        where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
+    return where if settings.model_name in where else f"{where} · {settings.model_name}"
+
+
 def make_backend(settings: Settings) -> Backend:
     """The backend the settings ask for (local when nothing else is configured)."""
     if settings.use_local:
-        from streamchat.backends.local import LocalBackend
+        from streamchat.backends.local.backend import LocalBackend
 
         return LocalBackend(settings)
     from streamchat.backends.openai_compat import OpenAIBackend
@@ -28,4 +38,4 @@ def make_backend(settings: Settings) -> Backend:
     return OpenAIBackend(settings)
 
 
-__all__ = ["Backend", "ChatRequest", "Completion", "make_backend", "tools_sentence"]
+__all__ = ["Backend", "ChatRequest", "Completion", "describe_backend", "make_backend", "tools_sentence"]

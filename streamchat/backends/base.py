@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from streamchat.timing import RequestTimer
@@ -78,3 +79,16 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release connections or models."""
         ...
+
+
+def completion_as_chunk(completion: Any) -> Any:
+    """A blocking ``Completion`` dressed as one chunk, so one accumulator serves both modes."""
+    calls = [
+        SimpleNamespace(index=i, id=cid, function=SimpleNamespace(name=name, arguments=args))
+        for i, (cid, name, args) in enumerate(completion.tool_calls)
+    ]
+    extra = {"reasoning_content": completion.reasoning} if completion.reasoning else {}
+    delta = SimpleNamespace(content=completion.content, refusal=None, tool_calls=calls, model_extra=extra)
+    usage = SimpleNamespace(prompt_tokens=None, completion_tokens=completion.completion_tokens)
+    choice = SimpleNamespace(index=0, delta=delta, finish_reason=completion.finish_reason)
+    return SimpleNamespace(choices=[choice], usage=usage if completion.completion_tokens is not None else None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-import re
 import socket
 import ssl
 import time
@@ -18,8 +17,8 @@ from urllib.parse import urlsplit
 
 from streamchat.backends import mistakes
 from streamchat.events import ErrorEvent
+from streamchat.safety import redact
 
-_KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-*]{6,}")
 _DNS_HINTS = ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
               "getaddrinfo failed", "no address associated")
 
@@ -42,19 +41,6 @@ class BackendError(Exception):
 def error_of(event: ErrorEvent) -> BackendError:
     """A ``BackendError`` that the agent turns back into ``event``."""
     return BackendError(event.kind, event.message, status_code=event.status_code, retryable=event.retryable)
-
-
-MIN_SECRET_CHARS = 8
-"""A configured key shorter than this is not masked in text: local servers take placeholders
-such as ``ollama`` or ``EMPTY``, no real credential is that short, and masking ``k`` would
-mangle every word with a k in it (in tool results and saved history alike)."""
-
-
-def redact(text: str, secret: str | None = None) -> str:
-    """``text`` with the secret (``MIN_SECRET_CHARS`` or longer) and anything shaped like an API key masked."""
-    if secret and len(secret) >= MIN_SECRET_CHARS:
-        text = text.replace(secret, "***")
-    return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)
 
 
 def host_of(base_url: str | None) -> str:

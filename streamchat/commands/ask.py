@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
@@ -33,8 +33,8 @@ async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *,
     """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr);
     ``asked_at`` is when the user asked (see ``headless.ask``)."""
     from streamchat.headless import ask
-    from streamchat.mcp_servers import describe_server, started_servers
-    from streamchat.store_files import default_data_dir
+    from streamchat.mcp.servers import describe_server, started_servers
+    from streamchat.store.files import default_data_dir
 
     settings = agent.settings
     if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:

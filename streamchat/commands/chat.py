@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 if TYPE_CHECKING:
     from streamchat.demos import Demo
@@ -49,13 +49,13 @@ def add_reopen_flags(parser: argparse.ArgumentParser) -> None:
 
 def find_conversation(settings: Settings, *, continue_last: bool = False, resume: str | None = None) -> str:
     """The full id of the conversation to reopen; ``StoreError`` with a sentence if there is none."""
-    from streamchat.store import ConversationStore, StoreError, database_path
+    from streamchat.store.database import ConversationStore, StoreError, database_path
 
     path = database_path(settings.data_dir)
     if not path.exists():
         raise StoreError(f"no saved conversations yet (no {path})")
     with ConversationStore(settings.data_dir, secret=settings.api_key) as store:
-        found = store.last_conversation_id() if continue_last else store.resolve_id(resume or "")
+        found = store.find("last" if continue_last else resume or "")
     if found is None:
         raise StoreError("no saved conversation to continue")
     return found
@@ -80,7 +80,7 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
     """
     reopen = None
     if continue_last or resume is not None:
-        from streamchat.store import StoreError
+        from streamchat.store.database import StoreError
 
         try:
             reopen = find_conversation(settings, continue_last=continue_last, resume=resume)
@@ -93,8 +93,6 @@ def run_app(settings: Settings, *, race_prompt: str | None = None, demo: Demo | 
         return EXIT_NO_TERMINAL
     from streamchat.ui.app import make_app
 
-    app = make_app(settings, resume=reopen, pinned_model=pinned_model)
-    app.race_prompt = race_prompt
-    app.demo = demo
+    app = make_app(settings, resume=reopen, pinned_model=pinned_model, race_prompt=race_prompt, demo=demo)
     app.run()
     return app.return_code or 0

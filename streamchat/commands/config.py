@@ -9,7 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_ISSUES = 1
 """``check`` found something wrong, or the editor could not be run."""
@@ -28,13 +28,13 @@ def example_text() -> str:
     """The commented example written by the first ``config edit`` (also in the README)."""
     from importlib.resources import files
 
-    return files("streamchat").joinpath("config_example.toml").read_text(encoding="utf-8")
+    return files("streamchat.config").joinpath("example.toml").read_text(encoding="utf-8")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``config`` action; return the exit status."""
-    from streamchat.config_file import config_path, load_config
-    from streamchat.store_files import create_private_dir
+    from streamchat.config.file import config_path, load_config
+    from streamchat.store.files import create_private_dir
 
     path = config_path()
     if args.action == "path":

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_NO_DEMO = 2
 """No such demo, or none was chosen."""

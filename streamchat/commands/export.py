@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_STORE = 2
 """The store cannot be opened or the conversation is unknown."""
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Export one conversation; return the exit status."""
     from streamchat.export import to_json, to_markdown
     from streamchat.safety import strip_control
-    from streamchat.store import ConversationStore, StoreError, database_path
-    from streamchat.store_files import write_private
+    from streamchat.store.database import ConversationStore, StoreError, database_path
+    from streamchat.store.files import write_private
 
     path = database_path(settings.data_dir)
     if not path.exists():
@@ -38,8 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_STORE
     try:
         with ConversationStore(settings.data_dir) as store:
-            wanted = args.id.strip()
-            conversation_id = store.last_conversation_id() if wanted == "last" else store.resolve_id(wanted)
+            conversation_id = store.find(args.id)
             if conversation_id is None:
                 raise StoreError("there are no saved conversations")
             conversation = store.load(conversation_id)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_STORE = 2
 """The store cannot be opened (or the conversation is unknown)."""
@@ -38,16 +38,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     history.set_defaults(handler=run)
 
 
-def one_line(text: str) -> str:
-    """``text`` as a one-line preview: safe for a terminal, Markdown's marks dropped, spaces collapsed."""
-    from streamchat.safety import one_line as safe_line
-
-    return safe_line(text, markdown=True)
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """List conversations; return the exit status."""
-    from streamchat.store import ConversationStore, StoreError, database_path
+    from streamchat.safety import one_line
+    from streamchat.store.database import ConversationStore, StoreError, database_path
 
     path = database_path(settings.data_dir)
     if not path.exists():
@@ -68,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
     print(f"{'ID':8}  {'UPDATED':16}  {'MSGS':>4}  TITLE")
     for row in rows:
-        title = one_line(row.title or row.preview) or "(empty)"
+        title = one_line(row.title or row.preview, markdown=True) or "(empty)"
         line = f"{row.id[:8]}  {datetime.fromtimestamp(row.updated_at):%Y-%m-%d %H:%M}  {row.message_count:>4}  {title}"
         if width and len(line) > width:
             line = line[: max(width - 1, 40)] + "…"

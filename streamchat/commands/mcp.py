@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 
 EXIT_FAILED = 1
 """Some server could not be started."""
@@ -23,9 +23,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start every server, list what each offers, stop them; return the exit status."""
-    from streamchat.mcp_servers import started_servers
+    from streamchat.mcp.servers import started_servers
     from streamchat.safety import strip_control
-    from streamchat.store_files import default_data_dir
+    from streamchat.store.files import default_data_dir
 
     if not settings.mcp_servers:
         print("No MCP servers in the config file ([mcp.NAME]; see `streamchat config edit`).")

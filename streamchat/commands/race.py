@@ -8,10 +8,7 @@ import json
 import sys
 from typing import Any
 
-from streamchat.config import Settings
-
-DEFAULT_RACE_PROMPT = "Explain in a few paragraphs why streaming makes a chat client feel faster."
-"""Asked when no prompt is given."""
+from streamchat.config.settings import Settings
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -24,6 +21,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Open the race pane, or with ``--json`` print the race's figures."""
+    from streamchat.race import DEFAULT_RACE_PROMPT
+
     prompt = args.prompt or DEFAULT_RACE_PROMPT
     if not args.json:
         from streamchat.commands.chat import run_app

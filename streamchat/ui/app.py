@@ -1,8 +1,8 @@
 """The chat app: a conversation that streams, a prompt, a status line, one worker per turn.
 
-Data flows one way: ``Agent.run_turn()`` events -> the turn worker -> widgets.
-Widgets never touch the network; they post messages up (a prompt was sent,
-the view stopped following) and the app acts.
+Data flows one way: ``Agent.run_turn()`` events -> the turn worker (``TurnRunner``) -> widgets and the store.
+Widgets post messages up (a prompt sent, the view stopped following, a palette command) and the app acts;
+its helpers in ``ui.chat`` get what they need (callables, widgets, the ``ChatHost`` protocol), never this class.
 """
 
 from __future__ import annotations
@@ -10,116 +10,93 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
-from streamchat.config import Settings
-from streamchat.events import AnyEvent
-from streamchat.messages import ChatMessage
+from streamchat.config.settings import Settings
+from streamchat.heap import settle_heap
+from streamchat.messages import ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
-from streamchat.ui.agent_loader import AgentLoader
-from streamchat.ui.approval import ChatApprover
+from streamchat.ui.chat.agent_loader import AgentLoader
+from streamchat.ui.chat.approver import ChatApprover
+from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
+from streamchat.ui.chat.host import STILL_ANSWERING
+from streamchat.ui.chat.mcp_link import McpLink
+from streamchat.ui.chat.palette import ChatCommands, PaletteLine
+from streamchat.ui.chat.persistence import ChatPersistence
+from streamchat.ui.chat.restore import continue_answer, open_history, show_conversation
+from streamchat.ui.chat.slash import SlashCommands
+from streamchat.ui.chat.switching import allow_always, follow_theme, open_picker
+from streamchat.ui.chat.turns import Turn, TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
-from streamchat.ui.heap import settle_heap
-from streamchat.ui.mcp_link import McpLink
-from streamchat.ui.persistence import ChatPersistence
-from streamchat.ui.race_launch import RACE_WHILE_ANSWERING as RACE_WHILE_ANSWERING  # where tests look for it
-from streamchat.ui.race_launch import race_from_chat
-from streamchat.ui.screens.history import open_history
-from streamchat.ui.switching import follow_theme, open_picker
-from streamchat.ui.turn_runner import TurnRunner
-from streamchat.ui.widgets.commands import ChatCommands, as_sent
-from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.race.launch import race_from_chat
+from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
-from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.restored import can_continue, continue_answer
-from streamchat.ui.widgets.slash import STILL_ANSWERING, SlashCommands
 from streamchat.ui.widgets.status import StatusLine
-from streamchat.ui.widgets.turn import AssistantTurn
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
-
-CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
-                               "scroll_conversation", "pick_model"})
-"""Actions that act on the chat, so they are off while another screen is on top of it."""
+    from streamchat.ui.widgets.saved import SavedTurn
 
 
 class StreamChatApp(App[None]):
-    """A full-screen chat that streams the model's answer token by token."""
+    """A full-screen chat that streams the model's answer token by token (make it with ``make_app``)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "streamchat"
     COMMANDS = App.COMMANDS | {ChatCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop"),
-        Binding("ctrl+r", "retry", "Retry"),
-        Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
-        Binding("ctrl+n", "new_chat", "New chat"),
-        Binding("ctrl+t", "race", "Race streaming vs blocking", show=False),
-        Binding("ctrl+o", "history", "History", show=False),
-        Binding("ctrl+l", "pick_model", "Model", show=False),
-        Binding("ctrl+e", "continue_answer", "Continue answer", priority=True),
-        Binding("end", "follow", "Follow", priority=True),
-        Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
-        Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(CHAT_BINDINGS)
 
     turn_running = reactive(False, bindings=True)
     """True while a turn's worker runs."""
     following = reactive(True, bindings=True)
     """True while the conversation follows new content."""
 
-    def __init__(self, settings: Settings, agent: Agent | None = None) -> None:
+    def __init__(self, settings: Settings, agent: Agent | None, *, reopen: str | None, pinned_model: bool,
+                 race_prompt: str | None, demo: Demo | None, clock: Clock) -> None:
         super().__init__()
         self.settings = settings
         """The settings in force (``/model``, ``/system``, ``/tools`` replace them)."""
-        self.pinned_model = False
+        self.pinned_model = pinned_model
         """True when the command line named the model or profile: a reopened conversation keeps them."""
-        self.agent: Agent | None = agent
-        """The agent; created in a thread after the first frame when not given."""
-        self.clock: Clock = time.perf_counter
+        self.clock: Clock = clock
         """Where the UI's timings come from (tests freeze it)."""
-        self.history: list[ChatMessage] = self._fresh_history()
+        self.history: list[ChatMessage] = new_history(settings.system_prompt)
         """The conversation sent to the model, system prompt first when set."""
-        self.last_events: list[AnyEvent] = []
-        """Every event of the last turn, in order (for tests and debugging)."""
+        self.reopen = reopen
+        """At start-up, reopen this conversation: an id (or unique prefix), or ``last``."""
+        self.race_prompt = race_prompt
+        """From ``streamchat race``: the race pane opens on this prompt at start-up."""
+        self.demo = demo
+        """From ``streamchat demo N``: this demo runs at start-up."""
         self.last_prompt: str | None = None
         """The user text of the last turn, for retry."""
-        self.can_retry_blocking = False
-        """True when the last turn's stream failed before any token (offer a non-streaming retry)."""
-        self._turn_user: ChatMessage | None = None
-        self._turn_view: AssistantTurn | None = None
-        self._turn_worker: Worker[None] | None = None
-        self.agent_loader = AgentLoader(self)
-        """Creates the agent when none was given."""
-        self.turns = TurnRunner(self)
-        """Feeds each turn's events to its widgets."""
-        self.persistence = ChatPersistence(self)
+        self.agent_loader = AgentLoader(self, lambda: self.settings, self._agent_made, self._agent_for_turn, agent)
+        """Holds the agent; makes it in a thread when none was given."""
+        self.persistence = ChatPersistence(self, lambda: self.settings, self._say)
         """Saves the conversation as it happens (and reopens saved ones)."""
+        self.turns = TurnRunner(self, self, self.agent_loader.for_turn, self.persistence)
+        """Feeds each turn's events to its widgets and the store."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
-        self.approver = ChatApprover(self)
+        self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
+                                     lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
-        self.mcp = McpLink(self)
+        self.mcp = McpLink(settings, lambda: self.agent, lambda text: self.is_running and self.call_later(self.note,
+                                                                                                           text))
         """The MCP tool servers of the config file, started after the first frame."""
-        self.race_prompt: str | None = None
-        """Set by ``streamchat race``: open the race pane on this prompt at start-up."""
-        self.demo: Demo | None = None
-        """Set by ``streamchat demo N``: run this demo at start-up."""
-
-    # -- layout and start-up
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≋")
-        yield Conversation(id="conversation")
+        yield ConversationView(id="conversation")
         yield NewContentHint(id="hint")
         yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
         yield StatusLine(id="status")
@@ -131,11 +108,8 @@ class StreamChatApp(App[None]):
         follow_theme(self)
         self.describe()
         self.query_one(Prompt).focus()
-        self.persistence.start()
-        if self.agent is None:
-            self.call_after_refresh(self.agent_loader.load)
-        else:
-            self.call_after_refresh(settle_heap)
+        self.persistence.start(self.reopen, lambda saved: show_conversation(self, saved))
+        self.call_after_refresh(self.agent_loader.load if self.agent is None else settle_heap)
         self.call_after_refresh(self.mcp.start)
         if self.race_prompt is not None:
             self.call_after_refresh(self.action_race)
@@ -148,23 +122,32 @@ class StreamChatApp(App[None]):
         """Show backend, model and tools in the status line."""
         self.query_one(StatusLine).describe(self.settings, self.agent.backend if self.agent else None)
 
+    @property
+    def agent(self) -> Agent | None:
+        """The agent, once made (or as given)."""
+        return self.agent_loader.agent
+
     async def get_agent(self) -> Agent:
         """The agent, waiting for it to be created if need be (raises what creating it raised)."""
         return await self.agent_loader.get()
 
+    def _agent_made(self, agent: Agent) -> None:
+        self.mcp.install(agent)
+        self.describe()
+
+    def _agent_for_turn(self, agent: Agent) -> None:
+        agent.approver = self.approver  # the chat's approver asks; the MCP servers' tools are in
+        self.mcp.install(agent)
+
     @on(Worker.StateChanged)
     def _agent_loaded(self) -> None:
         """Take the agent as soon as its worker is done (and show its backend)."""
-        had_agent = self.agent is not None
-        self.agent_loader.loaded()
-        if not had_agent and self.agent is not None:
+        if self.agent_loader.loaded():
             self.call_after_refresh(settle_heap)
 
-    def _fresh_history(self) -> list[ChatMessage]:
-        prompt = self.settings.system_prompt
-        return [ChatMessage(role="system", content=prompt)] if prompt else []
-
-    # -- bindings
+    async def replace_agent(self, settings: Settings) -> None:
+        """Use ``settings`` from the next turn on with a new backend; the conversation stays."""
+        await self.agent_loader.replace(lambda: self.update_settings(settings))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show and run only the bindings that apply now."""
@@ -175,15 +158,15 @@ class StreamChatApp(App[None]):
         if action == "retry":
             return not self.turn_running and self.last_prompt is not None
         if action == "retry_blocking":
-            return not self.turn_running and self.can_retry_blocking
+            return not self.turn_running and self.turns.last is not None and self.turns.last.blocking_may_help
         if action == "continue_answer":
             return not self.turn_running and can_continue(self.history)
         if action == "follow":
             return not self.following
         return True
 
-    @on(Conversation.FollowChanged)
-    def _follow_changed(self, event: Conversation.FollowChanged) -> None:
+    @on(ConversationView.FollowChanged)
+    def _follow_changed(self, event: ConversationView.FollowChanged) -> None:
         self.following = event.following
         self.watch_turn_running()
 
@@ -194,14 +177,12 @@ class StreamChatApp(App[None]):
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:
         """Jump to the bottom and follow the stream again."""
-        self.query_one(Conversation).follow()
+        self.query_one(ConversationView).follow()
 
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
-        conversation = self.query_one(Conversation)
+        conversation = self.query_one(ConversationView)
         (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
-
-    # -- sending and the turn worker
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
@@ -215,33 +196,24 @@ class StreamChatApp(App[None]):
         event.prompt.clear()
         await self.send(as_sent(event.text), sent_at=sent_at)
 
+    @on(PaletteLine)
+    async def _palette(self, event: PaletteLine) -> None:
+        await self.slash.palette(event.line)
+
     async def send(self, text: str, *, sent_at: float | None = None) -> None:
         """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
-        conversation = self.query_one(Conversation)
+        conversation = self.query_one(ConversationView)
         await conversation.mount(UserMessage(text))
         conversation.follow()
         self.start_turn(text, sent_at=sent_at)
 
     def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
-        """Add ``text`` to the history as the user's message and run a turn for it in the turn worker.
-
-        The turn's time to first token counts from ``sent_at`` (default: now), the moment the user sent it.
-        """
+        """Run a turn for ``text`` (the agent adds it to the history as the user's message) in the turn worker;
+        its time to first token counts from ``sent_at`` (default: now), the moment the user sent it."""
         self.last_prompt = text
-        self.can_retry_blocking = False
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
-        self._turn_user = ChatMessage(role="user", content=text)
-        self.history.append(self._turn_user)
-        self.turn_running = True
-        self._turn_worker = self._run_turn(stream, self.clock() if sent_at is None else sent_at)
-
-    @work(exclusive=True, group="turn", exit_on_error=False)
-    async def _run_turn(self, stream: bool, sent_at: float) -> None:
-        """One turn in the conversation; cancelling this worker stops it (see ``action_stop``)."""
-        await self.turns.run(stream, sent_at)
-
-    # -- actions
+        self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at)
 
     def action_stop(self) -> None:
         """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""
@@ -251,25 +223,14 @@ class StreamChatApp(App[None]):
         """Run the last prompt again, dropping the last turn's answer from history and view."""
         if self.turn_running or self.last_prompt is None:
             return
-        if self._turn_user in self.history:
-            start = self.history.index(self._turn_user)
-            self.persistence.forget(self.history[start:])  # the saved conversation drops the attempt too
-            del self.history[start:]
-        if self._turn_view is not None:
-            await self._turn_view.remove()
-            self._turn_view = None
-        self.query_one(Conversation).follow()
+        await self.turns.drop_last(self.history)
+        self.query_one(ConversationView).follow()
         self.start_turn(self.last_prompt, stream=stream)
 
-    @property
-    def turn_view(self) -> AssistantTurn | None:
-        """The view of the last turn started (its tool rows ask for approval)."""
-        return self._turn_view
-
-    def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
+    def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
-        self._turn_user, self._turn_view, self.can_retry_blocking = user, view, False
+        self.turns.last = Turn(view, user)
 
     async def action_retry_blocking(self) -> None:
         """Retry the last turn with a blocking (non-streaming) request."""
@@ -280,10 +241,9 @@ class StreamChatApp(App[None]):
         self.action_stop()
         self.persistence.new_conversation()
         self.approver.new_chat()
-        self.history = self._fresh_history()
-        self.last_events = []
+        self.history = new_history(self.settings.system_prompt)
         self.set_last_turn(None, None)
-        await self.query_one(Conversation).clear()
+        await self.query_one(ConversationView).clear()
         self.query_one(StatusLine).clear()
         self.query_one(Prompt).focus()
         self.refresh_bindings()
@@ -299,6 +259,10 @@ class StreamChatApp(App[None]):
     async def action_continue_answer(self) -> None:
         """Ask the model to carry on from where its last answer stopped."""
         await continue_answer(self)
+
+    def action_race(self, prompt: str | None = None) -> None:
+        """Race ``prompt`` streaming vs blocking (default: the prompt typed, ``race``'s, the last, a built-in one)."""
+        race_from_chat(self, prompt, self.race_prompt)
 
     async def on_unmount(self) -> None:
         await self.mcp.aclose()
@@ -316,25 +280,26 @@ class StreamChatApp(App[None]):
         self.describe()
 
     async def note(self, text: str) -> None:
-        """Add a dim note from the app to the conversation."""
-        conversation = self.query_one(Conversation)
-        await conversation.mount(Note(text))
-        conversation.follow()
+        """Add a dim note from the app at the end of the conversation."""
+        await self.query_one(ConversationView).note(text)
 
-    def action_race(self, prompt: str | None = None) -> None:
-        """Race ``prompt`` streaming vs blocking (default: the prompt typed, ``race``'s, the last, a built-in one)."""
-        race_from_chat(self, prompt)
+    async def _say(self, text: str) -> None:
+        """The history's note: above an answer streaming, or a notification when a screen hides the chat."""
+        views = self.screen_stack[0].query(ConversationView) if self.screen_stack else None
+        if views:
+            await views.first().note(text, classes="history-note", above_running=True)
+        else:
+            self.notify(text, severity="warning", markup=False)
 
 
 def make_app(settings: Settings, agent: Agent | None = None, *, continue_last: bool = False,
-             resume: str | None = None, pinned_model: bool = False) -> StreamChatApp:
-    """The chat app for ``settings``, reopening the last conversation or ``resume`` (an id or prefix).
+             resume: str | None = None, pinned_model: bool = False, race_prompt: str | None = None,
+             demo: Demo | None = None, clock: Clock = time.perf_counter) -> StreamChatApp:
+    """The chat app for ``settings``: the one factory the CLI and the tests use, every option an argument.
 
-    ``pinned_model``: the model or profile was named on the command line, so a reopened
-    conversation keeps them instead of going back to the model it used. The one factory the
-    CLI and the tests use.
-    """
-    app = StreamChatApp(settings, agent)
-    app.pinned_model = pinned_model
-    app.persistence.reopen = resume or ("last" if continue_last else None)
-    return app
+    ``agent`` (default: made in a thread after the first frame); ``continue_last`` / ``resume`` (an id or unique
+    prefix) reopen a conversation; ``pinned_model``: the command line named the model or profile, which a reopened
+    conversation keeps; ``race_prompt`` opens the race pane at start-up, ``demo`` runs that demo; ``clock`` times
+    the UI's figures (tests freeze it)."""
+    return StreamChatApp(settings, agent, reopen=resume or ("last" if continue_last else None),
+                         pinned_model=pinned_model, race_prompt=race_prompt, demo=demo, clock=clock)

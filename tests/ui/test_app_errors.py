@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
+from app_helpers import SIZE, ask, finish_turn, footer_labels, make_settings, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Drop,
@@ -20,7 +20,7 @@ from fake_server import (
 )
 from textual.widgets import Static
 
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import make_app
 from streamchat.ui.widgets.error import KIND_TITLES, ErrorNote

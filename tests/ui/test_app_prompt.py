@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import FakeServer, text_response
 from textual.events import Key
 from textual.widgets import TextArea
 
 from streamchat.ui.app import StreamChatApp
+from streamchat.ui.chat.commands import last_code_block, parse_slash
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
-from streamchat.ui.widgets.commands import last_code_block, parse_slash
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.turn import AssistantTurn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import (
     Delay,
     Done,
@@ -21,11 +21,11 @@ from fake_server import (
 from streamchat.messages import CONTINUE_PROMPT
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
-from streamchat.ui.screens.race import RaceScreen
+from streamchat.ui.chat.slash import NOTHING_TO_CONTINUE, NOTHING_TO_RETRY
+from streamchat.ui.race.screen import RaceScreen
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.restored import ContinuedLabel
-from streamchat.ui.widgets.slash import NOTHING_TO_CONTINUE, NOTHING_TO_RETRY
+from streamchat.ui.widgets.saved import ContinuedLabel
 from streamchat.ui.widgets.turn import AssistantTurn
 
 PARTIAL = "Streamed so far"

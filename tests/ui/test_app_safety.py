@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, ask, make_settings, screen_text
+from app_helpers import SIZE, ask, make_settings, screen_text
 from fake_server import FakeServer, error_response, text_response, tool_call_response
 
 from streamchat.ui.answer import AnswerView

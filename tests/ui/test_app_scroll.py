@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, finish_turn, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, finish_turn, footer_labels, screen_text, send, wait_for
 from fake_server import Chunk, Delay, Done, FakeServer, Response, chunk
 
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
-from streamchat.ui.widgets.conversation import Conversation
+from streamchat.ui.widgets.conversation import ConversationView
 
 
 def paragraphs(first: int, last: int) -> list[Chunk]:
@@ -28,7 +28,7 @@ async def test_scrolling_up_stops_following_and_end_follows_again(app: StreamCha
                                                                   fake_server: FakeServer) -> None:
     fake_server.enqueue(two_batches())
     async with app.run_test(size=SIZE) as pilot:
-        conversation = app.query_one(Conversation)
+        conversation = app.query_one(ConversationView)
         hint = app.query_one("#hint")
         await send(pilot, "write a lot")
         await wait_for(pilot, lambda: "Paragraph 30." in answer_text(app), "the first batch")
@@ -57,7 +57,7 @@ async def test_scrolling_up_stops_following_and_end_follows_again(app: StreamCha
 async def test_the_new_content_hint_goes_when_the_answer_is_done(app: StreamChatApp, fake_server: FakeServer) -> None:
     fake_server.enqueue(two_batches())
     async with app.run_test(size=SIZE) as pilot:
-        conversation, hint = app.query_one(Conversation), app.query_one("#hint")
+        conversation, hint = app.query_one(ConversationView), app.query_one("#hint")
         await send(pilot, "write a lot")
         await wait_for(pilot, lambda: "Paragraph 30." in answer_text(app), "the first batch")
         await pilot.pause(0.1)
@@ -76,7 +76,7 @@ async def test_scrolling_back_to_the_bottom_follows_again(app: StreamChatApp, fa
     fake_server.enqueue(Response([chunk({"role": "assistant", "content": ""}), *paragraphs(1, 30),
                                   chunk({}, finish_reason="stop"), Done()]))
     async with app.run_test(size=SIZE) as pilot:
-        conversation = app.query_one(Conversation)
+        conversation = app.query_one(ConversationView)
         await send(pilot, "write a lot")
         await finish_turn(pilot)
         await pilot.press("pageup")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import SIZE, ask, footer_labels, screen_text, send, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, wait_for
 from fake_server import Delay, Done, FakeServer, Response, chunk, text_response, tool_call_response
 from textual.widgets import Static
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.tools.registry import ToolRegistry
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, ask, footer_labels, screen_text, send, text_of, wait_for
+from app_helpers import SIZE, ask, footer_labels, screen_text, send, text_of, wait_for
 from fake_server import Delay, FakeServer, Response, chunk, text_response
 from textual.widgets import Static
 
@@ -17,18 +17,19 @@ from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
 from streamchat.cli import main
 from streamchat.commands import chat
-from streamchat.config import Settings
-from streamchat.events import TextDelta, TurnDone
-from streamchat.ui import agent_loader
+from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent, TextDelta, TurnDone
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp
+from streamchat.ui.chat import agent_loader
 from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.turn import AssistantTurn
 from streamchat.ui.widgets.waiting import WaitingIndicator
 
 
-async def test_prompt_has_focus_and_enter_streams_the_answer(app: StreamChatApp, fake_server: FakeServer) -> None:
+async def test_prompt_has_focus_and_enter_streams_the_answer(app: StreamChatApp, fake_server: FakeServer,
+                                                              turn_events: list[AnyEvent]) -> None:
     fake_server.enqueue(text_response("Hello there, streaming world.", delay=0.005))
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.focused, Prompt)
@@ -40,8 +41,8 @@ async def test_prompt_has_focus_and_enter_streams_the_answer(app: StreamChatApp,
         assert fake_server.requests[0].messages[-1] == {"role": "user", "content": "Say hello"}
         assert [(m.role, m.content, m.status) for m in app.history] == [
             ("user", "Say hello", None), ("assistant", "Hello there, streaming world.", "complete")]
-        assert sum(isinstance(e, TextDelta) for e in app.last_events) == 4
-        assert isinstance(app.last_events[-1], TurnDone)
+        assert sum(isinstance(e, TextDelta) for e in turn_events) == 4
+        assert isinstance(turn_events[-1], TurnDone)
         assert app.query_one(Prompt).text == ""
 
 
@@ -57,7 +58,8 @@ async def test_status_line_shows_backend_model_and_turn_timing(app: StreamChatAp
 
 
 async def test_a_prompt_sent_before_the_agent_exists_counts_its_wait_in_the_time_to_first_token(
-        app: StreamChatApp, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        app: StreamChatApp, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch,
+        turn_events: list[AnyEvent]) -> None:
     release = threading.Event()
     make = agent_loader._create_agent
 
@@ -72,7 +74,7 @@ async def test_a_prompt_sent_before_the_agent_exists_counts_its_wait_in_the_time
         await pilot.pause(0.3)
         release.set()
         await wait_for(pilot, lambda: not app.turn_running, "the turn to end")
-        done = app.last_events[-1]
+        done = turn_events[-1]
         assert isinstance(done, TurnDone) and done.ttft_ms is not None and done.request_sent_ms is not None
         assert done.request_sent_ms >= 250 and done.ttft_ms > done.request_sent_ms, "the wait was left out"
         stats = text_of(app.query_one("#status-stats", Static))
@@ -113,7 +115,7 @@ async def test_waiting_indicator_shows_until_the_first_token(app: StreamChatApp,
 def test_importing_and_making_the_app_does_not_import_openai() -> None:
     code = (
         "import sys\n"
-        "from streamchat.config import Settings\n"
+        "from streamchat.config.settings import Settings\n"
         "from streamchat.ui.app import make_app\n"
         "import streamchat.commands.chat\n"
         "make_app(Settings(base_url='http://127.0.0.1:9/v1', api_key='k'))\n"

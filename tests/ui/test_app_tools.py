@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from conftest import SIZE, ask, screen_text, send
+from app_helpers import SIZE, ask, screen_text, send
 from fake_server import Drop, FakeServer, text_response, tool_call_response
 from textual.widgets import Static
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
-from streamchat.events import ToolCallArgumentsDelta, ToolCallStarted, ToolResult
+from streamchat.config.settings import Settings
+from streamchat.events import AnyEvent, ToolCallArgumentsDelta, ToolCallStarted, ToolResult
 from streamchat.tools import default_registry
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app
@@ -27,8 +27,8 @@ def header(row: ToolCallRow) -> str:
     return row.query_one(".tool-header", Static).render().plain  # type: ignore[attr-defined, no-any-return]
 
 
-async def test_two_parallel_tool_calls_get_rows_that_run_and_finish(app: StreamChatApp,
-                                                                    fake_server: FakeServer) -> None:
+async def test_two_parallel_tool_calls_get_rows_that_run_and_finish(app: StreamChatApp, fake_server: FakeServer,
+                                                                    turn_events: list[AnyEvent]) -> None:
     fake_server.enqueue(tool_call_response(TWO_CALLS, dialect="openai", text_before="Let me check."),
                         text_response("It is 42, and the time is known.", delay=0.005))
     async with app.run_test(size=SIZE) as pilot:
@@ -44,10 +44,10 @@ async def test_two_parallel_tool_calls_get_rows_that_run_and_finish(app: StreamC
         assert clock.tool_name == "current_time" and clock.state == "ok" and "UTC" in (clock.result or "")
         assert header(calc).startswith("▸ ✓ calculator") and '"6*7"' in header(calc) and "→ 42" in header(calc)
         assert calc.has_class("-ok") and not calc.has_class("-expanded")
-        started = [e.name for e in app.last_events if isinstance(e, ToolCallStarted)]
+        started = [e.name for e in turn_events if isinstance(e, ToolCallStarted)]
         assert started == ["calculator", "current_time"]
-        assert sum(isinstance(e, ToolCallArgumentsDelta) for e in app.last_events) > 2
-        assert next(e.content for e in app.last_events if isinstance(e, ToolResult)) == "42"
+        assert sum(isinstance(e, ToolCallArgumentsDelta) for e in turn_events) > 2
+        assert next(e.content for e in turn_events if isinstance(e, ToolResult)) == "42"
         assert "It is 42, and the time is known." in screen_text(app)
         assert [m.role for m in app.history] == ["user", "assistant", "tool", "tool", "assistant"]
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, wait_for
+from app_helpers import SIZE, wait_for
 from fake_server import FakeServer, RecordedRequest, Response, blocking_response, text_response, tool_call_response
 from textual.pilot import Pilot
 
 from streamchat.agent import Agent
 from streamchat.backends.openai_compat import OpenAIBackend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.demos import NEEDS_TOOLS_MESSAGE, get_demo
 from streamchat.tools import default_registry
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.app import StreamChatApp, make_app
-from streamchat.ui.screens.race import RaceScreen
+from streamchat.ui.chat.slash import SlashCommands
+from streamchat.ui.race.screen import RaceScreen
 from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
-from streamchat.ui.widgets.slash import SlashCommands
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.turn import AssistantTurn
 
@@ -48,11 +48,11 @@ async def finish_turn(pilot: Pilot[None]) -> AssistantTurn:
     return app.query(AssistantTurn).last()
 
 
-async def test_demo_1_says_what_to_watch_types_its_prompt_and_streams_the_answer(app: StreamChatApp,
+async def test_demo_1_says_what_to_watch_types_its_prompt_and_streams_the_answer(settings: Settings,
                                                                                   fake_server: FakeServer) -> None:
     demo = get_demo(1)
     fake_server.enqueue(text_response("Agents are programs that act for you.", delay=0.01))
-    app.demo = demo
+    app = make_app(settings, demo=demo)
     async with app.run_test(size=SIZE) as pilot:
         await watch_it_typed(pilot, demo.prompt)
         assert notes(app)[0] == f"Demo 1 · {demo.title}: {demo.watch}"
@@ -62,12 +62,12 @@ async def test_demo_1_says_what_to_watch_types_its_prompt_and_streams_the_answer
         assert fake_server.requests[0].stream and fake_server.requests[0].messages[-1]["content"] == demo.prompt
 
 
-async def test_demo_2_runs_the_calculator_then_streams_the_answer(app: StreamChatApp,
+async def test_demo_2_runs_the_calculator_then_streams_the_answer(settings: Settings,
                                                                   fake_server: FakeServer) -> None:
     demo = get_demo(2)
     fake_server.enqueue(tool_call_response([("call_1", "calculator", {"expression": "2**64/7"})]),
                         text_response("2^64 / 7 ≈ 2635249153387078802.3", delay=0.01))
-    app.demo = demo
+    app = make_app(settings, demo=demo)
     async with app.run_test(size=SIZE) as pilot:
         await watch_it_typed(pilot, demo.prompt)
         turn = await finish_turn(pilot)
@@ -77,14 +77,14 @@ async def test_demo_2_runs_the_calculator_then_streams_the_answer(app: StreamCha
         assert "tools" in fake_server.requests[0].body and len(fake_server.requests) == 2
 
 
-async def test_demo_3_runs_tool_calls_in_parallel(app: StreamChatApp, fake_server: FakeServer) -> None:
+async def test_demo_3_runs_tool_calls_in_parallel(settings: Settings, fake_server: FakeServer) -> None:
     demo = get_demo(3)
     calls = [("call_1", "current_time", {"timezone": "America/New_York"}),
              ("call_2", "current_time", {"timezone": "Asia/Tokyo"}),
              ("call_3", "list_files", {})]
     fake_server.enqueue(tool_call_response(calls, text_before="Let me look."),
                         text_response("Report: New York and Tokyo are 13 or 14 hours apart.", delay=0.01))
-    app.demo = demo
+    app = make_app(settings, demo=demo)
     async with app.run_test(size=SIZE) as pilot:
         await watch_it_typed(pilot, demo.prompt)
         await wait_for(pilot, lambda: any(row.state == "asking" for row in app.query(ToolCallRow)),
@@ -102,8 +102,7 @@ async def test_a_tool_demo_on_a_backend_without_tools_says_so_and_sends_nothing(
                                                                                  fake_server: FakeServer) -> None:
     backend = OpenAIBackend(settings)
     backend.supports_tools = False  # as the embedded local model
-    app = make_app(settings, Agent(backend, settings, default_registry()))
-    app.demo = get_demo(2)
+    app = make_app(settings, Agent(backend, settings, default_registry()), demo=get_demo(2))
     async with app.run_test(size=SIZE) as pilot:
         message = NEEDS_TOOLS_MESSAGE.format(number=2, reason="The openai backend cannot call tools.")
         await wait_for(pilot, lambda: message in notes(app), "the needs-tools note")
@@ -112,7 +111,7 @@ async def test_a_tool_demo_on_a_backend_without_tools_says_so_and_sends_nothing(
         assert app.query_one(Prompt).text == ""
 
 
-async def test_demo_4_types_slash_race_and_opens_the_race_pane(app: StreamChatApp, fake_server: FakeServer) -> None:
+async def test_demo_4_types_slash_race_and_opens_the_race_pane(settings: Settings, fake_server: FakeServer) -> None:
     demo = get_demo(4)
     answer = "Tokens arrive one by one."
     streaming = text_response(answer, first_delay=0.05, delay=0.01)
@@ -122,7 +121,7 @@ async def test_demo_4_types_slash_race_and_opens_the_race_pane(app: StreamChatAp
         return streaming if request.stream else blocking
 
     fake_server.router = route
-    app.demo = demo
+    app = make_app(settings, demo=demo)
     async with app.run_test(size=SIZE) as pilot:
         await watch_it_typed(pilot, f"/race {demo.prompt}")
         await wait_for(pilot, lambda: isinstance(app.screen, RaceScreen), "the race pane")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import SIZE, make_settings
+from app_helpers import SIZE, make_settings
 from fake_server import FakeServer, Response, SSEError, chunk, text_response, tool_call_response
 from textual.pilot import Pilot
 
@@ -39,8 +39,7 @@ def snapshot_app(server: FakeServer, *responses: Response) -> StreamChatApp:
     agent = make_agent(settings)
     agent.clock = frozen
     agent.backend.description = "openai · fake server"
-    app = make_app(settings, agent)
-    app.clock = frozen
+    app = make_app(settings, agent, clock=frozen)
     return app
 
 

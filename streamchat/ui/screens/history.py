@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,13 +15,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from streamchat.safety import one_line as safe_line
-from streamchat.store import ConversationSummary, StoreError
+from streamchat.safety import one_line
+from streamchat.store.database import ConversationSummary, StoreError
 from streamchat.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from streamchat.ui.app import StreamChatApp
-    from streamchat.ui.persistence import ChatPersistence
+    from collections.abc import Callable
+
+    from streamchat.store.database import ConversationStore
+
+T = TypeVar("T")
 
 LIMIT = 200
 """The most conversations listed (the newest)."""
@@ -30,37 +33,31 @@ HELP = "enter open · ctrl+r rename · ctrl+d delete · esc close"
 """The keys, under the list."""
 
 
-def open_history(app: StreamChatApp) -> None:
-    """Open the history screen over the chat (or say why there is no history)."""
-    persistence = app.persistence
-    if persistence.store is None:
-        why = persistence.problem or "the history store is still opening"
-        app.notify(f"No history: {why}", severity="warning", markup=False)
-        return
-
-    async def closed(chosen: str | None) -> None:
-        if persistence.conversation.deleted:
-            await app.action_new_chat()
-            await persistence.say("The conversation shown was deleted: this is a new one.")
-        if chosen is not None:
-            await persistence.open_conversation(chosen)
-
-    app.push_screen(HistoryScreen(persistence), closed)
-
-
-def one_line(text: str) -> str:
-    """``text`` as a one-line preview: no control characters, Markdown's marks dropped, spaces collapsed."""
-    return safe_line(text, markdown=True)
-
-
 def summary_prompt(row: ConversationSummary, current: bool) -> Content:
     """Two lines for the list: the title, then id, date, size and the start of the last message."""
-    title = one_line(row.title or row.preview) or "(empty)"
+    title = one_line(row.title or row.preview, markdown=True) or "(empty)"
     when = datetime.fromtimestamp(row.updated_at).strftime("%Y-%m-%d %H:%M")
     about = f"{row.id[:8]} · {when} · {row.message_count} message{'' if row.message_count == 1 else 's'}"
-    preview = one_line(row.preview)[:200]
+    preview = one_line(row.preview, markdown=True)[:200]
     return Content.assemble(("● " if current else "  ", "$accent"), (title, "bold"), "\n  ",
                             (about + (f" · {preview}" if preview else ""), "dim"))
+
+
+class SavedConversations(Protocol):
+    """Where the screen lists, renames and deletes conversations (the chat's ``ChatPersistence``)."""
+
+    @property
+    def current_id(self) -> str | None:
+        """The id of the conversation shown, once saved."""
+        ...
+
+    async def with_store(self, job: Callable[[ConversationStore], T]) -> T:
+        """``job(store)`` off the UI thread; ``StoreError`` if there is no store."""
+        ...
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete a saved conversation."""
+        ...
 
 
 class HistoryScreen(ModalScreen[str | None]):
@@ -88,7 +85,7 @@ class HistoryScreen(ModalScreen[str | None]):
         Binding("ctrl+d", "delete", "Delete", priority=True),
     ]
 
-    def __init__(self, persistence: ChatPersistence) -> None:
+    def __init__(self, persistence: SavedConversations) -> None:
         super().__init__()
         self.persistence = persistence
         """Where the conversations are read, renamed and deleted."""
@@ -133,7 +130,7 @@ class HistoryScreen(ModalScreen[str | None]):
         else:
             empty = f"No conversation contains {search!r}." if search else "No saved conversations yet."
         self.rows = rows
-        current = self.persistence.conversation.id
+        current = self.persistence.current_id
         options = self.query_one(OptionList)
         options.set_options([Option(summary_prompt(row, row.id == current), id=row.id) for row in rows])
         ids = [row.id for row in rows]
@@ -185,7 +182,7 @@ class HistoryScreen(ModalScreen[str | None]):
             return
         self.renaming = row.id
         rename = self.query_one("#history-rename", Input)
-        rename.value = safe_line(row.title or "")  # the title as it is, to edit
+        rename.value = one_line(row.title or "")  # the title as it is, to edit
         rename.border_title = "Rename · enter saves · esc cancels"
         self.add_class("-renaming")
         rename.focus()
@@ -215,7 +212,7 @@ class HistoryScreen(ModalScreen[str | None]):
         row = self.highlighted
         if row is None:
             return
-        title = one_line(row.title or row.preview) or row.id[:8]
+        title = one_line(row.title or row.preview, markdown=True) or row.id[:8]
         question = f"Delete “{title}” ({row.message_count} messages)? This cannot be undone."
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), partial(self._delete_answered, row.id))
 

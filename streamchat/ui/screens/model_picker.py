@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from streamchat.config_schema import Profile
+from streamchat.config.schema import Profile
 from streamchat.safety import one_line
 
 HELP = "type to filter, or a model name · enter switches · esc closes"

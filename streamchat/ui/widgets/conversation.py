@@ -12,7 +12,7 @@ from textual.reactive import var
 from streamchat.ui.widgets.earlier import EarlierMessages
 
 
-class Conversation(VerticalScroll, can_focus=False):
+class ConversationView(VerticalScroll, can_focus=False):
     """Messages, oldest first. Anchored to the bottom (``anchor()``) so new content stays in view.
 
     Scrolling up releases the anchor (Textual's own rule); ``following`` mirrors
@@ -24,7 +24,7 @@ class Conversation(VerticalScroll, can_focus=False):
     class FollowChanged(Message):
         """The conversation started or stopped following new content."""
 
-        conversation: Conversation
+        conversation: ConversationView
         """The conversation that changed."""
         following: bool
         """True when it follows the stream again."""
@@ -79,4 +79,12 @@ class Conversation(VerticalScroll, can_focus=False):
     async def clear(self) -> None:
         """Remove every message and follow again."""
         await self.remove_children()
+        self.follow()
+
+    async def note(self, text: str, *, classes: str = "", above_running: bool = False) -> None:
+        """A dim note at the end (``above_running``: just above an answer streaming, if one is), and follow."""
+        from streamchat.ui.widgets.message import Note
+
+        running = self.query(".-running") if above_running else None
+        await self.mount(Note(text, classes=classes), before=running.first() if running else None)
         self.follow()

@@ -10,8 +10,9 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
+from streamchat.backends import describe_backend
 from streamchat.backends.base import Backend
-from streamchat.config import Settings
+from streamchat.config.settings import Settings
 from streamchat.events import (
     AnyEvent,
     ReasoningDelta,
@@ -122,12 +123,11 @@ class StatusLine(Horizontal):
         settings: a local model only when told it can) show as unsupported, not on.
         """
         if backend is None:
-            where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
             can_call_tools = not settings.use_local or settings.local_tools == "on"  # a GGUF's template: not read yet
         else:
-            where, can_call_tools = backend.description, backend.supports_tools
+            can_call_tools = backend.supports_tools
         tools = "tools off" if not settings.tools_enabled else "tools on" if can_call_tools else NO_TOOLS
-        where = where if settings.model_name in where else f"{where} · {settings.model_name}"
+        where = describe_backend(settings, backend)
         if settings.profile and not settings.use_local:
             where = f"{settings.profile} · {where}"
         self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))

@@ -15,7 +15,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from streamchat.safety import strip_control
+from streamchat.safety import one_line, strip_control
 from streamchat.timing import Clock
 from streamchat.ui.widgets.waiting import spinner_frame
 
@@ -37,11 +37,6 @@ def pretty_arguments(arguments: str) -> str:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
     except ValueError:
         return arguments
-
-
-def one_line(text: str) -> str:
-    """``text`` squeezed onto one line (the row's CSS ellipsizes what does not fit)."""
-    return " ".join(text.split())
 
 
 HEADER_CHARS = 300
@@ -215,7 +210,7 @@ class ToolCallRow(Vertical, can_focus=True):
             parts.append((f" {self.elapsed_s:.2f} s", "dim"))
         elif state == "stopped":
             parts.append((f" {self.stop_reason}", "$warning"))
-        parts += [" ", one_line(strip_control(self.arguments[:HEADER_CHARS]))]
+        parts += [" ", one_line(self.arguments[:HEADER_CHARS])]
         if self.result is not None:
-            parts += [(" → ", "dim"), one_line(strip_control(self.result[:500]))]
+            parts += [(" → ", "dim"), one_line(self.result[:500])]
         self.query_one(".tool-header", Static).update(Content.assemble(*parts))

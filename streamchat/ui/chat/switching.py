@@ -1,0 +1,139 @@
+"""Switching profile or model mid-chat, and remembering the choices in the config file.
+
+The conversation stays as it is: the next turn sends the whole history to the
+new endpoint or model. Every change made here is written back to the config
+file (``config.write``, off the UI thread), keeping the user's comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from streamchat.messages import ChatMessage
+from streamchat.safety import one_line
+from streamchat.ui.chat.host import STILL_ANSWERING
+from streamchat.ui.screens.model_picker import ModelPicker, PickerChoice
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from streamchat.ui.chat.host import ChatHost
+
+
+def remember(app: App[object], changes: Mapping[tuple[str, ...], Any], *, add: Mapping[str, str] | None = None
+             ) -> None:
+    """Write ``changes`` to the config file in a thread; say so in the chat if that fails."""
+
+    def write() -> None:
+        from streamchat.config.write import ConfigWriteError
+        from streamchat.config.write import remember as write_back
+
+        try:
+            write_back(changes, add=add)
+        except ConfigWriteError as exc:
+            app.call_from_thread(app.notify, f"Not saved to the config file: {exc}", severity="warning",
+                                 markup=False)
+
+    app.run_worker(write, thread=True, group="config-write", exit_on_error=False)
+
+
+def follow_theme(chat: ChatHost) -> None:
+    """Use the remembered theme, then remember every theme chosen from now on."""
+    app = chat.app
+    wanted = chat.settings.theme
+    if wanted and wanted in app.available_themes:
+        app.theme = wanted
+    elif wanted:
+        names = ", ".join(sorted(app.available_themes))
+        app.call_after_refresh(chat.note, f"config: theme {wanted!r} is not a theme (ignored); themes: {names}")
+
+    def changed(theme: object) -> None:
+        if app.theme != chat.settings.theme:
+            chat.update_settings(replace(chat.settings, theme=app.theme))
+            remember(chat.app, {("theme",): app.theme})
+
+    app.theme_changed_signal.subscribe(app, changed)
+
+
+def allow_always(chat: ChatHost, name: str) -> None:
+    """The user allowed tool ``name`` always: in the settings now, in the config file's ``always_allow``."""
+    settings = chat.settings
+    if name not in settings.always_allow:
+        chat.update_settings(replace(settings, always_allow=(*settings.always_allow, name)))
+    remember(chat.app, {}, add={"always_allow": name})
+
+
+def open_picker(chat: ChatHost) -> None:
+    """Open the model picker over the chat."""
+    if chat.turn_running:
+        chat.notify(STILL_ANSWERING, severity="warning")
+        return
+    settings = chat.settings
+
+    async def fetch() -> list[str]:
+        agent = await chat.get_agent()
+        return await agent.backend.list_models()
+
+    server = "the embedded model" if settings.use_local else (settings.base_url or "api.openai.com")
+    picker = ModelPicker(settings.profiles, settings.profile, settings.model_name, server, fetch)
+    chat.app.push_screen(picker, lambda choice: _chosen(chat, choice))
+
+
+async def _chosen(chat: ChatHost, choice: PickerChoice | None) -> None:
+    if choice is None:
+        return
+    if choice.kind == "profile":
+        await switch_profile(chat, choice.name)
+    else:
+        await switch_model(chat, choice.name, listed=choice.listed)
+
+
+async def switch_profile(chat: ChatHost, name: str, *, save: bool = True, quiet: bool = False) -> bool:
+    """Talk to profile ``name``'s endpoint from the next turn on (a new backend; same conversation)."""
+    profile = next((p for p in chat.settings.profiles if p.name == name), None)
+    if profile is None:
+        names = ", ".join(p.name for p in chat.settings.profiles)
+        chat.notify(f"No profile {name!r}; profiles: {names}", severity="warning", markup=False)
+        return False
+    await chat.replace_agent(chat.settings.with_profile(profile))
+    if not quiet:
+        await chat.note(f"profile: {name} · {profile.describe()}")
+    if save:
+        remember(chat.app, {("default_profile",): name})
+    return True
+
+
+async def switch_model(chat: ChatHost, model: str, *, listed: bool | None = None, save: bool = True) -> None:
+    """Ask ``model`` from the next turn on; remembered in the profile in use."""
+    chat.update_settings(replace(chat.settings, model=model))
+    note = f"model: {one_line(model)}"
+    if listed is False:
+        note += " (not listed by the server: if it does not exist, the next turn says so)"
+    await chat.note(note)
+    profile = chat.settings.profile
+    if save and profile is not None and profile != "local":
+        remember(chat.app, {("profiles", profile, "model"): model})
+
+
+async def reopen_with_its_model(chat: ChatHost, messages: list[ChatMessage]) -> None:
+    """A reopened conversation goes on with the profile and model its last answer used, saying so
+    (unless the command line named them)."""
+    last = next((m for m in reversed(messages) if m.role == "assistant" and m.model), None)
+    if last is None or chat.pinned_model:
+        return
+    settings = chat.settings
+    profile = last.profile or ("local" if last.backend == "local" else None)
+    known = {p.name for p in settings.profiles}
+    if profile is not None and profile != settings.profile:
+        if profile not in known:
+            await chat.note(f"This conversation used profile {profile!r}, which the config file no longer has: "
+                            f"going on with {settings.profile or 'the current settings'} · {settings.model_name}.")
+            return
+        await switch_profile(chat, profile, save=False, quiet=True)
+    if last.model and last.model != chat.settings.model_name and not chat.settings.use_local:
+        chat.update_settings(replace(chat.settings, model=last.model))
+    if (chat.settings.profile, chat.settings.model_name) != (settings.profile, settings.model_name):
+        where = f"{chat.settings.profile} · " if chat.settings.profile else ""
+        await chat.note(f"Reopened with the model this conversation used: {where}{chat.settings.model_name}.")
