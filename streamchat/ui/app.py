@@ -26,6 +26,7 @@ from streamchat.ui.chat.approver import ChatApprover
 from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
 from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.chat.mcp_link import McpLink
+from streamchat.ui.chat.navigation import MessageNavigator
 from streamchat.ui.chat.palette import ChatCommands, PaletteLine
 from streamchat.ui.chat.persistence import ChatPersistence
 from streamchat.ui.chat.restore import continue_answer, open_history, show_conversation
@@ -37,7 +38,7 @@ from streamchat.ui.race.launch import race_from_chat
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
 from streamchat.ui.widgets.hint import NewContentHint
-from streamchat.ui.widgets.message import UserMessage
+from streamchat.ui.widgets.message import TypedAway, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.status import StatusLine
 
@@ -87,6 +88,8 @@ class StreamChatApp(App[None]):
         """Feeds each turn's events to its widgets and the store."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
+        self.navigator = MessageNavigator(self)
+        """Moves between the messages and acts on the one with the focus."""
         self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
                                      lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
@@ -153,6 +156,8 @@ class StreamChatApp(App[None]):
         """Show and run only the bindings that apply now."""
         if action in CHAT_ONLY_ACTIONS and len(self.screen_stack) > 1:
             return False  # another screen (race pane, history, palette) is on top of the chat
+        if action == "message":
+            return self.navigator.allows(str(parameters[0]))
         if action == "stop":
             return self.turn_running
         if action == "retry":
@@ -178,6 +183,14 @@ class StreamChatApp(App[None]):
     def action_follow(self) -> None:
         """Jump to the bottom and follow the stream again."""
         self.query_one(ConversationView).follow()
+
+    async def action_message(self, name: str) -> None:
+        """An action on the messages: move between them, or act on the one with the focus."""
+        await self.navigator.run(name)
+
+    @on(TypedAway)
+    def _typed_away(self, event: TypedAway) -> None:
+        self.navigator.back(event.character)
 
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from textual.binding import Binding
+
+from streamchat.markdown.code import code_blocks
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+e", "continue the answer (after it was stopped, cut off, or broke off with an error)"),
     ("ctrl+l", "choose the profile or model (the server's list, fetched in the background)"),
     ("ctrl+t", "race the prompt typed (or the last one) streaming vs blocking (in the pane: r again, esc back)"),
+    ("alt+up", "move from the prompt to the messages (the last one); a click on a message does too"),
+    ("up / down, k / j", "on a message: step to the previous / next one (down past the last: back to the prompt)"),
+    ("esc / typing", "on a message: back to the prompt (esc also stops an answer that streams)"),
+    ("c / x", "on a message: copy it as Markdown / copy one of its code blocks (a list when there are several)"),
     ("end", "follow the conversation again (after scrolling up)"),
     ("pgup / pgdn", "scroll the conversation"),
     ("enter / click", "on a tool row: show its arguments and result"),
@@ -73,6 +78,15 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 """The key bindings, for /help and the README."""
+
+MESSAGE_BINDINGS: tuple[Binding, ...] = (
+    Binding("escape", "message('back')", "Back", priority=True),
+    Binding("up,k", "message('up')", "Previous", show=False, priority=True),
+    Binding("down,j", "message('down')", "Next", show=False, priority=True),
+    Binding("c", "message('copy')", "Copy", priority=True),
+    Binding("x", "message('copy_code')", "Copy code", priority=True),
+)
+"""The keys of the message with the focus (``app.action_message(name)``; shown only while a message has it)."""
 
 CHAT_BINDINGS: tuple[Binding, ...] = (
     Binding("escape", "stop", "Stop"),
@@ -86,16 +100,14 @@ CHAT_BINDINGS: tuple[Binding, ...] = (
     Binding("end", "follow", "Follow", priority=True),
     Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
     Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
+    Binding("alt+up", "message('enter')", "Messages", show=False, priority=True),
+    *MESSAGE_BINDINGS,
 )
 """The chat's key bindings (``KEYS`` says them for /help and the README)."""
 
 CHAT_ONLY_ACTIONS = frozenset({"retry", "retry_blocking", "new_chat", "race", "history", "continue_answer", "follow",
-                               "scroll_conversation", "pick_model"})
+                               "scroll_conversation", "pick_model", "message"})
 """Actions that act on the chat, so they are off while another screen is on top of it."""
-
-_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
-_OPENING = re.compile(r"^(?:`{3,}|~{3,})[^\n]*\n", re.MULTILINE)
-
 
 def parse_slash(text: str) -> tuple[str, str] | None:
     """``("model", "gpt-4o")`` for ``/model gpt-4o``; None when the text is not a command (``//`` escapes)."""
@@ -111,12 +123,10 @@ def as_sent(text: str) -> str:
 
 
 def last_code_block(text: str) -> str | None:
-    """The body of the last fenced code block in Markdown ``text``, if any (an unclosed one counts)."""
-    blocks = [match.group("body") for match in _FENCE.finditer(text)]
-    if blocks:
-        return blocks[-1]
-    openings = list(_OPENING.finditer(text))
-    return text[openings[-1].end():] if openings else None
+    """The body of the last fenced code block in Markdown ``text``, at any indentation (in a list item, a
+    quote), if any; an unclosed one counts."""
+    blocks = code_blocks(text)
+    return blocks[-1].body if blocks else None
 
 
 def help_text() -> str:

@@ -1,20 +1,65 @@
-"""Simple conversation entries: what the user sent, and dim notes from the app."""
+"""Conversation entries: what the user sent, and dim notes from the app.
+
+A ``MessageEntry`` (a prompt, an answer) can be moved to and acted on: it takes the focus (a
+key or a click), the focus marks it, and a printable key typed on it is handed back up as
+``TypedAway`` so the typing lands in the prompt.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from textual import events
 from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from streamchat.safety import strip_control
 
 
-class UserMessage(Static):
+@dataclass
+class TypedAway(Message):
+    """The user typed a character on a message: it goes to the prompt, and so does the focus."""
+
+    entry: Widget
+    """The message that had the focus."""
+    character: str
+    """What was typed."""
+
+
+class MessageEntry(Widget):
+    """A message the user can move to (a prompt, an answer): mixed in after the widget's base, which gives the CSS
+    (Textual reads CSS from the first base only); the class says ``can_focus=True`` too."""
+
+    can_focus = True
+
+    @property
+    def markdown(self) -> str:
+        """What copying the message gives, as Markdown."""
+        return ""
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing on a message goes back to the prompt (keys bound to the message's actions never get here; keys
+        bubbling up from a widget inside it, a tool row asking, are its own)."""
+        if self.has_focus and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            self.post_message(TypedAway(self, event.character))
+
+
+class UserMessage(Static, MessageEntry, can_focus=True):
     """A prompt the user sent, shown literally."""
 
     def __init__(self, text: str) -> None:
         super().__init__(Content(strip_control(text)), markup=False)
         self.text = text
         """The prompt as sent."""
+
+    @property
+    def markdown(self) -> str:
+        """What copying it gives: the prompt as sent."""
+        return self.text
 
 
 class Note(Static):

@@ -22,7 +22,7 @@ from streamchat.safety import SecretMask
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
-from streamchat.ui.widgets.message import Note
+from streamchat.ui.widgets.message import MessageEntry, Note
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.waiting import WaitingIndicator
 
@@ -44,7 +44,7 @@ def retry_note(event: Retrying) -> str:
     return f"⟳ {event.message} Trying again in {wait} (attempt {event.attempt} of {event.attempts})."
 
 
-class AssistantTurn(Vertical):
+class AssistantTurn(Vertical, MessageEntry, can_focus=True):
     """Everything the assistant did in one turn. The app's turn worker feeds it events (attributes down).
 
     Each round of the turn gets its own answer block after the previous round's
@@ -78,6 +78,12 @@ class AssistantTurn(Vertical):
     def text(self) -> str:
         """The answer text of the turn so far (reasoning excluded)."""
         return "".join(view.text for view in self.answers if not view.has_class("reasoning"))
+
+    @property
+    def markdown(self) -> str:
+        """What copying it gives: the turn's answer text as Markdown, a blank line between its rounds."""
+        return "\n\n".join(view.text.strip("\n") for view in self.answers
+                            if not view.has_class("reasoning") and view.text.strip())
 
     async def handle(self, event: AnyEvent) -> None:
         """Show one event."""

@@ -1,0 +1,98 @@
+"""Moving between messages by keyboard (and click) and copying one: as Markdown, or one of its code blocks."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from app_helpers import SIZE, ask, footer_labels
+from fake_server import FakeServer, text_response
+
+from streamchat.ui.app import StreamChatApp
+from streamchat.ui.screens.choice import ChoiceScreen
+from streamchat.ui.widgets.message import UserMessage
+from streamchat.ui.widgets.prompt import Prompt
+from streamchat.ui.widgets.turn import AssistantTurn
+
+LISTED_CODE = ("Steps:\n\n1. Install:\n\n   ```sh\n   pip install streamchat\n   ```\n\n"
+               "2. Run it:\n\n   ```sh\n   streamchat\n   ```\n")
+
+
+def clipboard_writes(app: StreamChatApp) -> list[str]:
+    """Record what the app sends to the terminal's clipboard (the OSC 52 sequences it writes), decoded."""
+    sent: list[str] = []
+    driver = app._driver
+    assert driver is not None
+    write = driver.write
+
+    def recording(data: str) -> None:
+        for payload in re.findall(r"\x1b\]52;c;([A-Za-z0-9+/=]*)\x07", data):
+            sent.append(base64.b64decode(payload).decode())
+        write(data)
+
+    driver.write = recording  # type: ignore[method-assign]
+    return sent
+
+
+async def test_alt_up_moves_to_the_messages_up_steps_back_and_c_copies_an_old_answer(
+        app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("First **answer**."), text_response("Second answer:\n\n- a\n- b\n"),
+                        text_response("Third answer."))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        sent = clipboard_writes(app)
+        for question in ("one?", "two?", "three?"):
+            await ask(pilot, question)
+        assert "Copy" not in footer_labels(app)
+        await pilot.press("alt+up")
+        turns = list(app.query(AssistantTurn))
+        prompts = list(app.query(UserMessage))
+        assert app.focused is turns[2] and turns[2].has_pseudo_class("focus")
+        assert {"Copy", "Copy code", "Back"} <= set(footer_labels(app))
+        await pilot.press("up", "k")
+        assert app.focused is turns[1]
+        await pilot.press("c")
+        assert sent == ["Second answer:\n\n- a\n- b"]
+        assert "Sent the answer (4 lines)" in str(list(app._notifications)[-1].message)
+        await pilot.press("up")
+        assert app.focused is prompts[1]
+        await pilot.press("c")
+        assert sent[-1] == "two?"
+        await pilot.press("j", "down", "down")
+        assert app.focused is turns[2]
+        await pilot.press("down")  # past the last message: back to the prompt
+        assert isinstance(app.focused, Prompt)
+        await pilot.press("alt+up", "up", "w", "h", "y")  # typing on a message goes back to the prompt
+        assert isinstance(app.focused, Prompt) and app.query_one(Prompt).text == "why"
+        await pilot.click(prompts[2])  # a click on a message gives it the focus too
+        assert app.focused is prompts[2]
+        await pilot.press("escape")
+        assert isinstance(app.focused, Prompt) and not app.turn_running
+
+
+async def test_x_copies_the_only_code_block_or_the_one_picked_at_any_indentation(
+        app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response([LISTED_CODE]), text_response(["Just:\n\n```py\nprint(1)\n```\n"]))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        sent = clipboard_writes(app)
+        await ask(pilot, "how do I install it?")
+        await ask(pilot, "and a one-liner?")
+        await pilot.press("alt+up", "x")
+        assert sent == ["print(1)\n"]
+        await pilot.press("up", "up", "x")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("2")
+        assert not isinstance(app.screen, ChoiceScreen)
+        assert sent[-1] == "streamchat\n", "a fence inside a list item, without the item's indentation"
+        await pilot.press("x", "down", "enter")
+        assert sent[-1] == "streamchat\n"
+
+
+async def test_slash_copy_code_finds_a_fence_inside_a_list_item(app: StreamChatApp, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response([LISTED_CODE]))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ask(pilot, "how do I install it?")
+        prompt = app.query_one(Prompt)
+        prompt.insert("/copy code")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.clipboard == "streamchat\n"
