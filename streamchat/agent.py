@@ -274,7 +274,8 @@ class Agent:
 
 
 def _add(history: list[ChatMessage], message: ChatMessage) -> MessageAdded:
-    """Append ``message`` to ``history``; the event that says so."""
+    """Append ``message`` to ``history``, after its last message (the system prompt aside); the event that says so."""
+    message.parent_id = next((m.id for m in reversed(history) if m.role != "system"), None)
     history.append(message)
     return MessageAdded(message)
 

@@ -85,6 +85,10 @@ class ChatMessage:
     for a tool message, ``{"elapsed_ms": ...}``, how long the tool ran."""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """A stable id, used by the history store."""
+    parent_id: str | None = None
+    """The id of the message this one follows: a conversation is a tree of them (an edited prompt, a regenerated
+    answer is a sibling of the one it replaces). None for a first message, and for the system prompt, which is
+    apart from the tree; the store reads None on a message it has not saved as "after the branch shown"."""
     created_at: float = field(default_factory=time.time)
     """When the message was created (Unix time)."""
 

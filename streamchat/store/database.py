@@ -41,6 +41,7 @@ from streamchat.store.schema import (
     StoreError,
     make_title,
 )
+from streamchat.tree import ConversationTree
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "Conversation", "ConversationNotFound", "ConversationStore",
@@ -125,6 +126,7 @@ class ConversationStore:
         now = time.time()
         for message in messages:
             row = self._row(conversation_id, message, now)
+            new = not _saved(conn, conversation_id, message.id)
             title = make_title(row["content"]) if message.role == "user" and row["content"].strip() else None
             touched = conn.execute(schema.TOUCH_CONVERSATION, {
                 "now": now, "title": title, "cid": conversation_id,
@@ -135,6 +137,8 @@ class ConversationStore:
             if touched.rowcount == 0:
                 raise ConversationNotFound(f"no conversation with id {conversation_id}")
             conn.execute(schema.UPSERT_MESSAGE, row)
+            if new and message.role != "system":  # a new message ends the branch shown
+                _set_leaf(conn, conversation_id, message.id)
 
     def save_message(self, conversation_id: str, message: ChatMessage) -> None:
         """Insert or update ``message`` (by its id); a message keeps the position of its first save."""
@@ -154,11 +158,14 @@ class ConversationStore:
         ``updated_at`` is left alone (the final save sets it).
         """
         row = self._row(conversation_id, replace(message, status="incomplete"), time.time())
-        with self._db() as conn:
+        with self._db("IMMEDIATE") as conn:
+            new = not _saved(conn, conversation_id, message.id)
             try:
                 conn.execute(schema.UPSERT_MESSAGE + schema.CHECKPOINT_GUARD, row)
             except sqlite3.IntegrityError as exc:
                 raise ConversationNotFound(f"no conversation with id {conversation_id}") from exc
+            if new:
+                _set_leaf(conn, conversation_id, message.id)
 
     def replace_message(self, conversation_id: str, old_id: str, message: ChatMessage) -> None:
         """Save ``message`` in the place (position) of the message ``old_id``, which goes away.
@@ -173,9 +180,13 @@ class ConversationStore:
                 if clash:  # the final message is saved already: drop the partial one
                     conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id = ?",
                                  (conversation_id, old_id))
-                else:  # take over the partial one's row, hence its position
+                else:  # take over the partial one's row, hence its position (and its place on the branch)
                     conn.execute("UPDATE messages SET id = ? WHERE conversation_id = ? AND id = ?",
                                  (message.id, conversation_id, old_id))
+                    conn.execute("UPDATE messages SET parent_id = ? WHERE conversation_id = ? AND parent_id = ?",
+                                 (message.id, conversation_id, old_id))
+                conn.execute("UPDATE conversations SET active_leaf = ? WHERE id = ? AND active_leaf = ?",
+                             (message.id, conversation_id, old_id))
             self._save(conn, conversation_id, [message])
 
     def set_system_message(self, conversation_id: str, old_id: str | None, message: ChatMessage | None) -> None:
@@ -191,29 +202,55 @@ class ConversationStore:
             conn.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?", (prompt, conversation_id))
 
     def delete_messages(self, conversation_id: str, message_ids: Iterable[str]) -> int:
-        """Delete these messages of the conversation (ids not saved are ignored); how many went."""
-        ids = [(conversation_id, message_id) for message_id in message_ids]
+        """Delete these messages of the conversation (ids not saved are ignored); how many went.
+
+        Delete the messages below one too (they would be left on no branch). When the branch shown ended
+        in one of them, it now ends at the nearest message above that is left."""
+        doomed = set(message_ids)
         with self._db("IMMEDIATE") as conn:
+            parents = dict(conn.execute("SELECT id, parent_id FROM messages WHERE conversation_id = ?",
+                                        (conversation_id,)).fetchall())
+            leaf = conn.execute("SELECT active_leaf FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if leaf is not None and leaf[0] in doomed:
+                above = leaf[0]
+                while above is not None and above in doomed:
+                    above = parents.get(above)
+                _set_leaf(conn, conversation_id, above)
             before = conn.total_changes
-            conn.executemany("DELETE FROM messages WHERE conversation_id = ? AND id = ?", ids)
+            conn.executemany("DELETE FROM messages WHERE conversation_id = ? AND id = ?",
+                             [(conversation_id, message_id) for message_id in doomed])
             return conn.total_changes - before
 
+    def set_active_leaf(self, conversation_id: str, message_id: str | None) -> None:
+        """The branch shown now ends at ``message_id`` (None: at no message, so the next one saved starts a branch
+        of its own, a sibling of the first prompt)."""
+        with self._db("IMMEDIATE") as conn:
+            if conn.execute("UPDATE conversations SET active_leaf = ? WHERE id = ?",
+                            (message_id, conversation_id)).rowcount == 0:
+                raise ConversationNotFound(f"no conversation with id {conversation_id}")
+
     def load(self, conversation_id: str) -> Conversation:
-        """The conversation with all its messages; ``ConversationNotFound`` if there is none."""
+        """The conversation: its branch shown, and every message of every branch; ``ConversationNotFound`` if
+        there is none."""
         with self._db("DEFERRED") as conn:
-            head = conn.execute("SELECT id, title, created_at, updated_at, model, backend, system_prompt "
-                                "FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            head = conn.execute("SELECT id, title, created_at, updated_at, model, backend, system_prompt, "
+                                "active_leaf FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
             if head is None:
                 raise ConversationNotFound(f"no conversation with id {conversation_id}")
-            rows = conn.execute("SELECT id, role, content, status, created_at, data FROM messages "
+            rows = conn.execute(f"SELECT {', '.join(schema.MESSAGE_COLUMNS)}, data FROM messages "
                                 "WHERE conversation_id = ? ORDER BY seq", (conversation_id,)).fetchall()
         messages = []
         for *columns, data in rows:
             fields = json.loads(data)
             fields.update(zip(schema.MESSAGE_COLUMNS, columns, strict=True))
             messages.append(ChatMessage.from_dict(fields))
+        system = [message for message in messages if message.role == "system"]
+        every = [message for message in messages if message.role != "system"]
+        tree = ConversationTree(every)
+        leaf = head[7] if head[7] in tree else every[-1].id if every else None  # a leaf lost: the newest message
         return Conversation(id=head[0], title=head[1], created_at=head[2], updated_at=head[3], model=head[4],
-                            backend=head[5], system_prompt=head[6], messages=messages)
+                            backend=head[5], system_prompt=head[6], messages=[*system, *tree.path(leaf)],
+                            branches=every)
 
     def list_conversations(self, limit: int = 50, search: str | None = None) -> list[ConversationSummary]:
         """The most recently updated conversations first; ``search`` keeps those whose title or
@@ -274,6 +311,15 @@ class ConversationStore:
             raise StoreError(f"{prefix.strip()!r} matches {min(len(rows), 5)}{more} conversations "
                              f"({', '.join(r[:8] for r in rows[:5])}); give more of the id")
         return rows[0]
+
+
+def _saved(conn: sqlite3.Connection, conversation_id: str, message_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM messages WHERE conversation_id = ? AND id = ?",
+                        (conversation_id, message_id)).fetchone() is not None
+
+
+def _set_leaf(conn: sqlite3.Connection, conversation_id: str, message_id: str | None) -> None:
+    conn.execute("UPDATE conversations SET active_leaf = ? WHERE id = ?", (message_id, conversation_id))
 
 
 def open_store(data_dir: str | os.PathLike[str] | None = None, *,

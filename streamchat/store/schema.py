@@ -57,25 +57,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX conversations_by_update ON conversations(updated_at)",
     ),
+    # 2: a conversation is a tree (an edited prompt, a regenerated answer: a sibling of the one it replaces).
+    # Each message follows the one saved before it (the system prompt aside); the branch shown ends at the last.
+    (
+        "ALTER TABLE messages ADD COLUMN parent_id TEXT",
+        "ALTER TABLE conversations ADD COLUMN active_leaf TEXT",
+        """UPDATE messages SET parent_id = (
+            SELECT p.id FROM messages p WHERE p.conversation_id = messages.conversation_id AND p.role != 'system'
+                AND p.seq < messages.seq ORDER BY p.seq DESC LIMIT 1)
+        WHERE role != 'system'""",
+        """UPDATE conversations SET active_leaf = (
+            SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id AND m.role != 'system'
+            ORDER BY m.seq DESC LIMIT 1)""",
+        "CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id)",
+    ),
 )
 """Ordered schema migrations; entry n-1 brings the schema to version n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this streamchat writes."""
 
-MESSAGE_COLUMNS = ("id", "role", "content", "status", "created_at")
+MESSAGE_COLUMNS = ("id", "role", "content", "status", "created_at", "parent_id")
+# A message saved without a parent follows the end of the branch shown (none: it starts the conversation);
+# saved again, it keeps the parent it has unless given another.
 UPSERT_MESSAGE = """
-INSERT INTO messages (id, conversation_id, seq, role, content, status, data, created_at, updated_at)
+INSERT INTO messages (id, conversation_id, seq, role, content, status, data, created_at, updated_at, parent_id)
 VALUES (:id, :cid, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = :cid),
-        :role, :content, :status, :data, :created_at, :now)
+        :role, :content, :status, :data, :created_at, :now,
+        CASE WHEN :role = 'system' THEN NULL
+             ELSE COALESCE(:parent_id, (SELECT active_leaf FROM conversations WHERE id = :cid)) END)
 ON CONFLICT (conversation_id, id) DO UPDATE SET role = excluded.role, content = excluded.content,
     status = excluded.status, data = excluded.data, created_at = excluded.created_at,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at, parent_id = COALESCE(:parent_id, messages.parent_id)
 """
 INSERT_FIRST_MESSAGE = """
-INSERT INTO messages (id, conversation_id, seq, role, content, status, data, created_at, updated_at)
+INSERT INTO messages (id, conversation_id, seq, role, content, status, data, created_at, updated_at, parent_id)
 VALUES (:id, :cid, (SELECT COALESCE(MIN(seq), 1) - 1 FROM messages WHERE conversation_id = :cid),
-        :role, :content, :status, :data, :created_at, :now)
+        :role, :content, :status, :data, :created_at, :now, NULL)
 """
 CHECKPOINT_GUARD = " WHERE messages.status IS 'incomplete'"
 TOUCH_CONVERSATION = """
@@ -84,11 +102,21 @@ UPDATE conversations SET updated_at = :now, title = COALESCE(title, :title),
     backend = COALESCE(:backend, backend)
 WHERE id = :cid
 """
-LIST_CONVERSATIONS = """
+BRANCH_SHOWN = """
+WITH RECURSIVE branch(id, parent, depth) AS (
+    SELECT m.id, m.parent_id, 0 FROM messages m WHERE m.conversation_id = c.id AND m.id = c.active_leaf
+    UNION ALL
+    SELECT m.id, m.parent_id, branch.depth + 1 FROM messages m, branch
+    WHERE m.conversation_id = c.id AND m.id = branch.parent AND branch.depth < 1000000)
+"""
+"""The messages of the branch shown of conversation ``c`` (for a subquery), the leaf at depth 0."""
+LIST_CONVERSATIONS = f"""
 SELECT c.id, c.title, c.created_at, c.updated_at,
-    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id),
-    (SELECT substr(m.content, 1, 200) FROM messages m WHERE m.conversation_id = c.id
-        AND m.role IN ('user', 'assistant') AND m.content != '' ORDER BY m.seq DESC LIMIT 1)
+    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.role = 'system')
+        + ({BRANCH_SHOWN} SELECT COUNT(*) FROM branch),
+    ({BRANCH_SHOWN} SELECT substr(m.content, 1, 200) FROM branch JOIN messages m
+        ON m.conversation_id = c.id AND m.id = branch.id
+        WHERE m.role IN ('user', 'assistant') AND m.content != '' ORDER BY branch.depth LIMIT 1)
 FROM conversations c
 WHERE :pattern IS NULL OR streamchat_fold(c.title) LIKE :pattern ESCAPE '\\'
     OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
@@ -124,7 +152,9 @@ class Conversation:
     system_prompt: str | None = None
     """The system prompt, given at creation or taken from the first system message."""
     messages: list[ChatMessage] = field(default_factory=list)
-    """Every message, in the order first saved."""
+    """The branch shown: the system prompt, then each message from the first to the end of the branch."""
+    branches: list[ChatMessage] = field(default_factory=list)
+    """Every message of every branch (the system prompt aside), in the order first saved; empty when not loaded."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +170,9 @@ class ConversationSummary:
     updated_at: float
     """When a message was last saved in it (Unix time)."""
     message_count: int
-    """How many messages it holds (tool messages included)."""
+    """How many messages its branch shown holds (tool messages and the system prompt included)."""
     preview: str
-    """The start of its last non-empty user or assistant message ('' if none)."""
+    """The start of the last non-empty user or assistant message of its branch shown ('' if none)."""
 
 
 def make_title(text: str, limit: int = TITLE_LENGTH) -> str:

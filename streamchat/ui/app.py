@@ -21,8 +21,10 @@ from streamchat.config.settings import Settings
 from streamchat.heap import settle_heap
 from streamchat.messages import ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
+from streamchat.tree import ConversationTree
 from streamchat.ui.chat.agent_loader import AgentLoader
 from streamchat.ui.chat.approver import ChatApprover
+from streamchat.ui.chat.branches import BranchActions
 from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
 from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.chat.mcp_link import McpLink
@@ -71,7 +73,9 @@ class StreamChatApp(App[None]):
         self.clock: Clock = clock
         """Where the UI's timings come from (tests freeze it)."""
         self.history: list[ChatMessage] = new_history(settings.system_prompt)
-        """The conversation sent to the model, system prompt first when set."""
+        """The conversation sent to the model, system prompt first when set: the branch shown."""
+        self.conversation_tree = ConversationTree()
+        """Every message of the conversation, on every branch (an edited prompt, a regenerated answer)."""
         self.reopen = reopen
         """At start-up, reopen this conversation: an id (or unique prefix), or ``last``."""
         self.race_prompt = race_prompt
@@ -88,7 +92,9 @@ class StreamChatApp(App[None]):
         """Feeds each turn's events to its widgets and the store."""
         self.slash = SlashCommands(self)
         """The ``/`` commands typed in the prompt."""
-        self.navigator = MessageNavigator(self)
+        self.branches = BranchActions(self)
+        """Edit, regenerate, fork, delete, and flip between branches."""
+        self.navigator = MessageNavigator(self, self.branches)
         """Moves between the messages and acts on the one with the focus."""
         self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
                                      lambda: self.query_one(Prompt).focus())
@@ -207,7 +213,10 @@ class StreamChatApp(App[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
-        await self.send(as_sent(event.text), sent_at=sent_at)
+        if self.branches.editing is not None:
+            await self.branches.resend(as_sent(event.text), sent_at)
+        else:
+            await self.send(as_sent(event.text), sent_at=sent_at)
 
     @on(PaletteLine)
     async def _palette(self, event: PaletteLine) -> None:
@@ -216,17 +225,21 @@ class StreamChatApp(App[None]):
     async def send(self, text: str, *, sent_at: float | None = None) -> None:
         """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
         conversation = self.query_one(ConversationView)
-        await conversation.mount(UserMessage(text))
+        shown = UserMessage(text)
+        await conversation.mount(shown)
         conversation.follow()
-        self.start_turn(text, sent_at=sent_at)
+        self.start_turn(text, sent_at=sent_at, prompt_view=shown)
 
-    def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
-        """Run a turn for ``text`` (the agent adds it to the history as the user's message) in the turn worker;
-        its time to first token counts from ``sent_at`` (default: now), the moment the user sent it."""
-        self.last_prompt = text
+    def start_turn(self, text: str | None, *, stream: bool = True, sent_at: float | None = None,
+                   user: ChatMessage | None = None, prompt_view: UserMessage | None = None) -> None:
+        """Run a turn for ``text`` (the agent adds it to the history as the user's message; None: answer ``user``,
+        the history's last message) in the turn worker, ``prompt_view`` showing the prompt; its time to first
+        token counts from ``sent_at`` (default: now), the moment the user sent it."""
+        self.last_prompt = text if text is not None else user.content if user is not None else self.last_prompt
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
-        self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at)
+        self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at, user=user,
+                         prompt_view=prompt_view)
 
     def action_stop(self) -> None:
         """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""
@@ -236,9 +249,9 @@ class StreamChatApp(App[None]):
         """Run the last prompt again, dropping the last turn's answer from history and view."""
         if self.turn_running or self.last_prompt is None:
             return
-        await self.turns.drop_last(self.history)
+        user = await self.turns.drop_last(self.history)
         self.query_one(ConversationView).follow()
-        self.start_turn(self.last_prompt, stream=stream)
+        self.start_turn(None if user is not None else self.last_prompt, stream=stream, user=user)
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
@@ -255,6 +268,8 @@ class StreamChatApp(App[None]):
         self.persistence.new_conversation()
         self.approver.new_chat()
         self.history = new_history(self.settings.system_prompt)
+        self.conversation_tree = ConversationTree()
+        self.branches.cancel_edit(restore=False)
         self.set_last_turn(None, None)
         await self.query_one(ConversationView).clear()
         self.query_one(StatusLine).clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,11 +71,14 @@ def store(tmp_path: Path) -> Iterator[ConversationStore]:
 
 def test_every_message_kind_round_trips(store: ConversationStore) -> None:
     messages = every_kind()
+    for before, message in itertools.pairwise(messages[1:]):
+        message.parent_id = before.id  # as the agent links them
     cid = store.create_conversation(model="gpt-test", backend="openai")
     for message in messages:
         store.save_message(cid, message)
     loaded = store.load(cid)
     assert loaded.messages == messages
+    assert loaded.branches == messages[1:]
     assert loaded.title == "What is 2+2? And the time? 100% sure_ok? «été» 🎉"
     assert loaded.system_prompt == "Be brief."
     assert (loaded.model, loaded.backend) == ("local-model", "local")  # the last answer that named one
@@ -108,7 +113,7 @@ def test_checkpoints_then_finish_in_place(store: ConversationStore) -> None:
     cp.finish(final)
     loaded = store.load(cid).messages
     assert [m.content for m in loaded] == ["hi", "Hello, world", "later"]  # the partial's place
-    assert loaded[1] == final and cp.pending_id is None
+    assert loaded[1] == replace(final, parent_id=loaded[0].id) and cp.pending_id is None
     store.checkpoint(cid, final)  # a late checkpoint never undoes a final save
     assert store.load(cid).messages[1].status == "complete"
 

@@ -70,6 +70,10 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("up / down, k / j", "on a message: step to the previous / next one (down past the last: back to the prompt)"),
     ("esc / typing", "on a message: back to the prompt (esc also stops an answer that streams)"),
     ("c / x", "on a message: copy it as Markdown / copy one of its code blocks (a list when there are several)"),
+    ("e", "on a prompt: edit it in the prompt box; enter sends it as a new branch (the old one stays), esc cancels"),
+    ("r", "on an answer: answer the prompt again (a new version beside this one)"),
+    ("left / right, h / l", "on a message with other versions (‹ 2/3 ›): show the previous / next one"),
+    ("f / d", "on a message: fork a new conversation from here / delete it and everything after it (asks first)"),
     ("end", "follow the conversation again (after scrolling up)"),
     ("pgup / pgdn", "scroll the conversation"),
     ("enter / click", "on a tool row: show its arguments and result"),
@@ -85,6 +89,13 @@ MESSAGE_BINDINGS: tuple[Binding, ...] = (
     Binding("down,j", "message('down')", "Next", show=False, priority=True),
     Binding("c", "message('copy')", "Copy", priority=True),
     Binding("x", "message('copy_code')", "Copy code", priority=True),
+    Binding("e", "message('edit')", "Edit", priority=True),
+    Binding("r", "message('regenerate')", "Regenerate", priority=True),
+    Binding("left,h", "message('previous_branch')", "‹ Version", priority=True),
+    Binding("right,l", "message('next_branch')", "Version ›", priority=True),
+    Binding("f", "message('fork')", "Fork", priority=True),
+    Binding("d", "message('delete')", "Delete…", priority=True),
+    Binding("escape", "message('cancel_edit')", "Cancel edit", priority=True),
 )
 """The keys of the message with the focus (``app.action_message(name)``; shown only while a message has it)."""
 

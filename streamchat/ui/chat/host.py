@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from streamchat.config.settings import Settings
     from streamchat.messages import ChatMessage
     from streamchat.timing import Clock
+    from streamchat.tree import ConversationTree
     from streamchat.ui.chat.persistence import ChatPersistence
     from streamchat.ui.chat.turns import TurnRunner
     from streamchat.ui.widgets.saved import SavedTurn
@@ -29,7 +30,9 @@ class ChatHost(Protocol):
     """What the chat's helpers read and do: its settings, history and turn, a note, a notification, the actions."""
 
     history: list[ChatMessage]
-    """The conversation sent to the model, system prompt first when set."""
+    """The conversation sent to the model, system prompt first when set: the branch shown."""
+    conversation_tree: ConversationTree
+    """Every message of the conversation, on every branch."""
     pinned_model: bool
     """True when the command line named the model or profile: a reopened conversation keeps them."""
     clock: Clock
@@ -91,8 +94,13 @@ class ChatHost(Protocol):
         """A toast."""
         ...
 
-    def start_turn(self, text: str, *, stream: bool = True, sent_at: float | None = None) -> None:
-        """Send ``text`` as the user's message in a new turn."""
+    def start_turn(self, text: str | None, *, stream: bool = True, sent_at: float | None = None,
+                   user: ChatMessage | None = None) -> None:
+        """Send ``text`` as the user's message in a new turn (None: answer ``user``, which ends the history)."""
+        ...
+
+    async def send(self, text: str, *, sent_at: float | None = None) -> None:
+        """Show the user's prompt and start a turn for it."""
         ...
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:

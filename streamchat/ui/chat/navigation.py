@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from streamchat.markdown.code import CodeBlock, code_blocks
 from streamchat.safety import one_line
+from streamchat.ui.chat.branches import ACTIONS as BRANCH_ACTIONS
+from streamchat.ui.chat.branches import BranchActions
 from streamchat.ui.chat.clipboard import line_count, send_to_clipboard
 from streamchat.ui.screens.choice import Choice, ChoiceScreen
 from streamchat.ui.widgets.conversation import ConversationView
@@ -29,9 +31,11 @@ NO_MESSAGES = "No messages yet: ask something first."
 class MessageNavigator:
     """The message with the focus, moving it, and copying from it, in ``chat``."""
 
-    def __init__(self, chat: ChatHost) -> None:
+    def __init__(self, chat: ChatHost, branches: BranchActions) -> None:
         self.chat = chat
         """The chat whose conversation is walked."""
+        self.branches = branches
+        """The actions that change the branch shown (edit, regenerate, fork, delete, ←/→)."""
 
     @property
     def conversation(self) -> ConversationView:
@@ -48,11 +52,15 @@ class MessageNavigator:
         focused = self.chat.app.focused
         return focused if isinstance(focused, MessageEntry) else None
 
-    def allows(self, name: str) -> bool:
-        """Whether action ``name`` applies now (the footer shows only those that do)."""
+    def allows(self, name: str) -> bool | None:
+        """Whether action ``name`` applies now (the footer shows only those that do; None: shown, not now)."""
         entry = self.focused
         if name == "enter":
             return entry is None
+        if name == "cancel_edit":
+            return entry is None and self.branches.editing is not None
+        if entry is not None and name in BRANCH_ACTIONS:
+            return self.branches.allows(name, entry)
         return entry is not None
 
     async def run(self, name: str) -> None:
@@ -60,8 +68,12 @@ class MessageNavigator:
         entry = self.focused
         if name == "enter":
             self.enter()
+        elif name == "cancel_edit":
+            self.branches.cancel_edit()
         elif entry is None:
             return
+        elif name in BRANCH_ACTIONS:
+            await self.branches.run(name, entry)
         elif name in ("up", "down"):
             await self.step(-1 if name == "up" else 1)
         elif name == "back":

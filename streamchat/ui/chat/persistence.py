@@ -222,10 +222,25 @@ class ChatPersistence:
             self._timer = None
 
     def forget(self, messages: list[ChatMessage]) -> None:
-        """These messages left the conversation (a retry drops the last turn): delete them from the store too."""
+        """These messages left the conversation (a retry drops the last answer, the user deletes from a message
+        on): delete them from the store too."""
         target = self.target
         if target.started and messages:
             self._writer.write_later(self._delete, target, [message.id for message in messages])
+
+    def branch_shown(self, leaf: ChatMessage | None) -> None:
+        """The branch shown now ends at ``leaf`` (None: at no message): the saved conversation follows, so the
+        history list, ``--continue`` and exports show this branch, and the next message saved continues it."""
+        target = self.target
+        if target.started:
+            self._writer.write_later(self._set_leaf, target, leaf.id if leaf is not None else None)
+
+    def save_all(self, messages: list[ChatMessage]) -> None:
+        """A conversation that starts with these messages (a fork): written to a new saved conversation now."""
+        self.new_conversation()
+        if messages:
+            self.target.started = True
+            self._writer.write_later(self._save, self.target, list(messages))
 
     def system_changed(self, old: ChatMessage | None, new: ChatMessage | None) -> None:
         """``/system`` replaced the system message (first in the history): the saved conversation follows now."""
@@ -275,6 +290,10 @@ class ChatPersistence:
     def _set_system(self, target: SaveTarget, old_id: str | None, new: ChatMessage | None) -> None:
         if self.store is not None and target.id is not None and not target.deleted:
             self.store.set_system_message(target.id, old_id, new)
+
+    def _set_leaf(self, target: SaveTarget, leaf_id: str | None) -> None:
+        if self.store is not None and target.id is not None and not target.deleted:
+            self.store.set_active_leaf(target.id, leaf_id)
 
     def _delete(self, target: SaveTarget, ids: list[str]) -> None:
         if self.store is not None and target.id is not None and not target.deleted:

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from streamchat.messages import CONTINUE_PROMPT, can_continue
 from streamchat.safety import strip_control
 from streamchat.store.database import StoreError
+from streamchat.tree import ConversationTree
 from streamchat.ui.chat.switching import reopen_with_its_model
 from streamchat.ui.screens.history import HistoryScreen
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.earlier import EarlierMessages, split_recent
-from streamchat.ui.widgets.message import Note
+from streamchat.ui.widgets.message import MessageEntry, Note
 from streamchat.ui.widgets.saved import ContinuedLabel, conversation_widgets, last_turn
 
 if TYPE_CHECKING:
@@ -35,10 +36,16 @@ async def show_conversation(chat: ChatHost, saved: Conversation) -> None:
     await chat.action_new_chat()  # stops a running turn; clears the view and the last turn's state
     chat.persistence.adopt(saved)
     chat.history = list(saved.messages)
+    chat.conversation_tree = ConversationTree(saved.branches or saved.messages)
+    chat.conversation_tree.path(saved.messages[-1].id if saved.messages else None)  # the branch shown
     view = chat.app.query_one(ConversationView)
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.updated_at))
     widgets = conversation_widgets(saved.messages, chat.clock)
     title = strip_control(saved.title or "Untitled conversation")
+    tree = chat.conversation_tree
+    for widget in widgets:  # ‹ 2/3 › on a message that has other versions
+        if isinstance(widget, MessageEntry) and widget.message is not None:
+            widget.set_branch(tree.position(widget.message))
     earlier, recent = split_recent(widgets)
     note = Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note")
     await view.mount_all([EarlierMessages([note, *earlier]), *recent] if earlier else [note, *recent])

@@ -23,7 +23,7 @@ from streamchat.backends import tools_sentence
 from streamchat.events import ErrorEvent, MessageAdded
 from streamchat.safety import redact
 from streamchat.ui.widgets.conversation import ConversationView
-from streamchat.ui.widgets.message import Note
+from streamchat.ui.widgets.message import Note, UserMessage
 from streamchat.ui.widgets.status import LiveStats, StatusLine
 from streamchat.ui.widgets.turn import AssistantTurn
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from streamchat.config.settings import Settings
     from streamchat.messages import ChatMessage
     from streamchat.timing import Clock
+    from streamchat.tree import ConversationTree
     from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
     from streamchat.ui.widgets.tool_call import ToolCallRow
 
@@ -70,7 +71,9 @@ class Turn:
     view: AssistantTurn | None
     """The widget that shows the answer (None: nothing to drop)."""
     user: ChatMessage | None = None
-    """The user's message, once the agent added it to the history."""
+    """The user's message, once the agent added it to the history (a retried or regenerated turn: from the start)."""
+    prompt_view: UserMessage | None = None
+    """The widget that shows the user's message, when the turn sends a new one."""
     blocking_may_help: bool = False
     """True when its stream failed before any token in a way a non-streaming retry may get past."""
 
@@ -84,6 +87,8 @@ class TurnHost(Protocol):
     """Where the turn's timings come from."""
     turn_running: bool
     """True while a turn's worker runs (the runner sets it)."""
+    conversation_tree: ConversationTree
+    """Every message of the conversation, on every branch: each message a turn adds joins it."""
 
     @property
     def settings(self) -> Settings:
@@ -110,30 +115,35 @@ class TurnRunner:
         """True once the conversation said the backend cannot call tools (said once, here or by ``/tools on``)."""
         self._worker: Worker[None] | None = None
 
-    def start(self, text: str, *, stream: bool, sent_at: float) -> None:
-        """Run a turn for ``text`` in the owner's turn worker (group ``turn``: cancelling it stops the turn)."""
-        self.host.turn_running = True
-        self._worker = self.owner.run_worker(self._turn(text, stream, sent_at), name="turn", group="turn",
-                                             exclusive=True, exit_on_error=False)
+    def start(self, text: str | None, *, stream: bool, sent_at: float, user: ChatMessage | None = None,
+              prompt_view: UserMessage | None = None) -> None:
+        """Run a turn for ``text`` in the owner's turn worker (group ``turn``: cancelling it stops the turn).
 
-    async def _turn(self, text: str, stream: bool, sent_at: float) -> None:
+        ``text`` None answers the history as it is, which ends with ``user`` (a retry, a regenerated answer);
+        ``prompt_view`` shows the user's message the turn adds."""
+        self.host.turn_running = True
+        self._worker = self.owner.run_worker(self._turn(text, stream, sent_at, Turn(None, user, prompt_view)),
+                                             name="turn", group="turn", exclusive=True, exit_on_error=False)
+
+    async def _turn(self, text: str | None, stream: bool, sent_at: float, started: Turn) -> None:
         status = self.owner.query_one(StatusLine)
         try:
-            turn = await self.begin(self.owner.query_one(ConversationView))
+            turn = await self.begin(self.owner.query_one(ConversationView), started)
             await self.run(turn, text, status, stream=stream, sent_at=sent_at)
         finally:
             if self._worker is get_current_worker():  # not a stopped turn ending after a newer one began
                 self.host.turn_running = False
                 status.refresh_stats()
 
-    async def begin(self, conversation: ConversationView) -> Turn:
-        """Mount a new turn's view at the end of ``conversation``; the turn to ``run``."""
+    async def begin(self, conversation: ConversationView, turn: Turn | None = None) -> Turn:
+        """Mount a new turn's view at the end of ``conversation``; the turn to ``run`` (``turn``, given its view)."""
         host = self.host
         view = AssistantTurn(host.clock, host.settings.api_key)
         view.model = host.settings.model_name
         await conversation.mount(view)
         await view.start()
-        self.last = Turn(view)
+        self.last = turn or Turn(None)
+        self.last.view = view
         return self.last
 
     def tool_row(self, call_id: str) -> ToolCallRow | None:
@@ -141,18 +151,21 @@ class TurnRunner:
         view = self.last.view if self.last is not None else None
         return view.tools.get(call_id) if view is not None else None
 
-    async def drop_last(self, history: list[ChatMessage]) -> None:
-        """Before a retry: the last turn leaves ``history`` (and the saved conversation) from its user message on,
-        and its view goes."""
+    async def drop_last(self, history: list[ChatMessage]) -> ChatMessage | None:
+        """Before a retry: what the last turn answered leaves ``history`` (the tree, the saved conversation) and its
+        view goes; returns its user message, which stays to be answered again (None: the turn never added one)."""
         turn, self.last = self.last, None
-        if turn is not None and turn.user is not None and turn.user in history:
-            start = history.index(turn.user)
-            self.persistence.forget(history[start:])
-            del history[start:]
+        at = next((i for i, m in enumerate(history) if turn and turn.user and m.id == turn.user.id), None)
+        if at is not None:
+            dropped = history[at + 1:]
+            self.persistence.forget(dropped)
+            self.host.conversation_tree.remove(dropped)
+            del history[at + 1:]
         if turn is not None and turn.view is not None:
             await turn.view.remove()
+        return history[at] if at is not None else None
 
-    async def run(self, turn: Turn, text: str, status: StatusLine, *, stream: bool, sent_at: float) -> None:
+    async def run(self, turn: Turn, text: str | None, status: StatusLine, *, stream: bool, sent_at: float) -> None:
         """Run ``turn`` for the user's ``text``, in the app's turn worker (``stream=False``: a blocking request).
 
         Its figures count from ``sent_at``, when the user sent the prompt (on the host's clock).
@@ -170,7 +183,7 @@ class TurnRunner:
         finally:
             self.persistence.turn_ended(saving)
 
-    async def _stream(self, turn: Turn, view: AssistantTurn, text: str, stats: LiveStats, saving: TurnSaving,
+    async def _stream(self, turn: Turn, view: AssistantTurn, text: str | None, stats: LiveStats, saving: TurnSaving,
                       stream: bool) -> None:
         """Feed the agent's events to the turn's widgets, the status line and the store."""
         host = self.host
@@ -192,8 +205,7 @@ class TurnRunner:
                 self.persistence.saw(saving, event)
                 stats.observe(event)
                 if isinstance(event, MessageAdded):
-                    if event.message.role == "user":
-                        turn.user = event.message
+                    self._added(turn, event.message)
                 elif isinstance(event, ErrorEvent):
                     turn.blocking_may_help = blocking = (stream and stats.first_token_at is None
                                                          and event.kind in BLOCKING_MAY_HELP)
@@ -209,9 +221,25 @@ class TurnRunner:
         except asyncio.CancelledError:  # stopped while handling an event: the turn records its end, saved here
             for event in await stop_events(events):
                 self.persistence.saw(saving, event)
+                if isinstance(event, MessageAdded):
+                    self._added(turn, event.message)
             raise
         finally:
             await events.aclose()
+
+    def _added(self, turn: Turn, message: ChatMessage) -> None:
+        """A message the turn added: in the tree, and known to the widget that shows it (with its ``‹ 2/3 ›``)."""
+        tree = self.host.conversation_tree
+        tree.add(message)
+        if message.role == "user":
+            turn.user = message
+            if turn.prompt_view is not None:
+                turn.prompt_view.user_message = message
+                turn.prompt_view.set_branch(tree.position(message))
+        elif turn.view is not None:
+            turn.view.messages.append(message)
+            if len(turn.view.messages) == 1:
+                turn.view.set_branch(tree.position(message))
 
     async def note_tools(self, agent: Agent, view: AssistantTurn) -> None:
         """Say once, quietly, before ``view``, when tools are on but this backend cannot use them."""

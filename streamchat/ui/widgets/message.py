@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
+from streamchat.messages import ChatMessage
 from streamchat.safety import strip_control
 
 
@@ -39,6 +40,14 @@ class MessageEntry(Widget):
         """What copying the message gives, as Markdown."""
         return ""
 
+    @property
+    def message(self) -> ChatMessage | None:
+        """The message of the history it shows (an answer: its first), once known."""
+        return None
+
+    def set_branch(self, position: tuple[int, int] | None) -> None:
+        """Show ``‹ 2/3 ›``: the second of three versions of this message (None: it has no other)."""
+
     def on_key(self, event: events.Key) -> None:
         """Typing on a message goes back to the prompt (keys bound to the message's actions never get here; keys
         bubbling up from a widget inside it, a tool row asking, are its own)."""
@@ -48,13 +57,33 @@ class MessageEntry(Widget):
             self.post_message(TypedAway(self, event.character))
 
 
+def branch_label(position: tuple[int, int] | None) -> str:
+    """``‹ 2/3 › `` for the second of three versions of a message; '' for one with no other."""
+    return f"‹ {position[0]}/{position[1]} › " if position else ""
+
+
 class UserMessage(Static, MessageEntry, can_focus=True):
     """A prompt the user sent, shown literally."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, message: ChatMessage | None = None) -> None:
         super().__init__(Content(strip_control(text)), markup=False)
         self.text = text
         """The prompt as sent."""
+        self.user_message = message
+        """The user's message in the history, once the turn added it."""
+        self.branch: tuple[int, int] | None = None
+        """Which version of the prompt this is, when there are several."""
+
+    @property
+    def message(self) -> ChatMessage | None:
+        """The user's message in the history, once known."""
+        return self.user_message
+
+    def set_branch(self, position: tuple[int, int] | None) -> None:
+        """Show ``‹ 2/3 ›`` before the prompt (None: nothing)."""
+        if position != self.branch:
+            self.branch = position
+            self.update(Content.assemble((branch_label(position), "$text-accent"), strip_control(self.text)))
 
     @property
     def markdown(self) -> str:

@@ -18,9 +18,16 @@ from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
-from streamchat.ui.widgets.message import Note, UserMessage
+from streamchat.ui.widgets.message import Note, UserMessage, branch_label
 from streamchat.ui.widgets.tool_call import ToolCallRow
-from streamchat.ui.widgets.turn import CUT_OFF, REASONING_LABEL, STOPPED, STOPPED_EARLY, AssistantTurn
+from streamchat.ui.widgets.turn import (
+    CUT_OFF,
+    REASONING_LABEL,
+    STOPPED,
+    STOPPED_EARLY,
+    AssistantTurn,
+    BranchLabel,
+)
 
 CONTINUED = "↳ continued"
 """The label between a stopped answer and its continuation."""
@@ -75,7 +82,6 @@ class SavedTurn(AssistantTurn):
     def __init__(self, messages: list[ChatMessage], clock: Clock) -> None:
         super().__init__(clock)
         self.messages = messages
-        """The turn's assistant and tool messages."""
         answers = [message for message in messages if message.role == "assistant"]
         self.last_answer = answers[-1] if answers else None
         """The turn's last assistant message (its status is the turn's outcome)."""
@@ -89,6 +95,8 @@ class SavedTurn(AssistantTurn):
         return last.status
 
     def compose(self) -> ComposeResult:
+        if self.branch is not None:
+            yield BranchLabel(branch_label(self.branch))
         results = {message.tool_call_id: message for message in self.messages if message.role == "tool"}
         for message in self.messages:
             if message.role != "assistant":
@@ -137,7 +145,8 @@ def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widg
             continue
         if message.role == "user":
             close_turn()
-            widgets.append(ContinuedLabel() if message.content == CONTINUE_PROMPT else UserMessage(message.content))
+            widgets.append(ContinuedLabel() if message.content == CONTINUE_PROMPT
+                           else UserMessage(message.content, message))
         else:
             turn.append(message)
     close_turn()

@@ -18,11 +18,12 @@ from streamchat.events import (
     TurnDone,
 )
 from streamchat.export import footer_line
+from streamchat.messages import ChatMessage
 from streamchat.safety import SecretMask
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
-from streamchat.ui.widgets.message import MessageEntry, Note
+from streamchat.ui.widgets.message import MessageEntry, Note, branch_label
 from streamchat.ui.widgets.tool_call import ToolCallRow
 from streamchat.ui.widgets.waiting import WaitingIndicator
 
@@ -36,6 +37,12 @@ REASONING_LABEL = "reasoning"
 """The label over the model's reasoning, which is shown dim and italic above its answer."""
 EMPTY_ANSWER = "(the model's answer was empty)"
 """The note for an answer that completed without any text or tool call (reasoning aside)."""
+
+
+class BranchLabel(Note):
+    """``‹ 2/3 ›`` over an answer that has other versions (←/→ on it flips between them)."""
+
+    DEFAULT_CSS = "BranchLabel { color: $text-accent; }"
 
 
 def retry_note(event: Retrying) -> str:
@@ -69,6 +76,30 @@ class AssistantTurn(Vertical, MessageEntry, can_focus=True):
         """True once any token, tool call or error appeared."""
         self.model: str | None = None
         """The model answering (shown in the turn's footer)."""
+        self.messages: list[ChatMessage] = []
+        """The turn's assistant and tool messages, as the history holds them."""
+        self.branch: tuple[int, int] | None = None
+        """Which version of the answer this is, when there are several (regenerated)."""
+
+    @property
+    def message(self) -> ChatMessage | None:
+        """The turn's first message in the history, once it has one."""
+        return self.messages[0] if self.messages else None
+
+    def set_branch(self, position: tuple[int, int] | None) -> None:
+        """Show ``‹ 2/3 ›`` at the top of the turn (None: nothing)."""
+        if position == self.branch:
+            return
+        self.branch = position
+        if not self.is_mounted:
+            return  # a saved turn composes its label
+        marks = self.query(BranchLabel)
+        if position is None:
+            marks.remove()
+        elif marks:
+            marks.first().update(branch_label(position))
+        else:
+            self.mount(BranchLabel(branch_label(position)), before=0 if self.children else None)
 
     async def start(self) -> None:
         """Show the waiting indicator (call once the turn is mounted)."""
