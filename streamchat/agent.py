@@ -30,7 +30,7 @@ from streamchat.events import (
     ToolResult,
     ToolRunning,
 )
-from streamchat.messages import ChatMessage, ToolCall, TurnStatus, api_messages
+from streamchat.messages import Attachment, ChatMessage, ToolCall, TurnStatus, api_messages
 from streamchat.safety import redact
 from streamchat.timing import Clock, RequestTimer, turn_done
 
@@ -76,7 +76,8 @@ class Agent:
                            backend=self.backend.name, profile=self.settings.profile, stats=vars(timer.stats()).copy())
 
     async def run_turn(self, history: list[ChatMessage], user_text: str | None = None, *, stream: bool = True,
-                       waited_s: float = 0.0) -> AsyncGenerator[AnyEvent, None]:
+                       waited_s: float = 0.0, attachments: list[Attachment] | None = None
+                       ) -> AsyncGenerator[AnyEvent, None]:
         """Run one turn, appending to ``history``; yields events, ``TurnDone`` last.
 
         Each message it appends is announced by a ``MessageAdded`` as it lands, ``user_text`` first
@@ -84,10 +85,11 @@ class Agent:
         cancelled), it records the partial answer and announces it before the stop goes on; a caller
         stopped while it handled an event lets the turn do so with ``stop_events``. ``stream=False``
         makes blocking requests. ``waited_s`` is how long ago the user sent the prompt (starting up,
-        making the backend): every figure of the turn counts from that moment.
+        making the backend): every figure of the turn counts from that moment. ``attachments`` go with
+        ``user_text``: files whose text the model gets after the prompt's.
         """
         if user_text is not None:
-            yield _add(history, ChatMessage(role="user", content=user_text))
+            yield _add(history, ChatMessage(role="user", content=user_text, attachments=list(attachments or [])))
         turn_start = self.clock() - max(0.0, waited_s)
         stats: list[RequestStats] = []
         first_token_at: float | None = None

@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from streamchat.messages import CONTINUE_PROMPT, ChatMessage
+from streamchat.messages import CONTINUE_PROMPT, ChatMessage, fenced
 from streamchat.store.database import Conversation
 from streamchat.timing import SPLIT_SHOWN_MS, format_ms
 
@@ -26,13 +26,6 @@ UNTITLED = "Untitled conversation"
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def fenced(text: str, info: str = "") -> str:
-    """``text`` in a code fence longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
@@ -163,7 +156,9 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
     if message.role == "user":
         if message.content == CONTINUE_PROMPT:  # sent by "continue answer", not typed
             return ["*↳ continued*"]
-        return ["## You", closed_fences(message.content.strip("\n"))]
+        attached = [block for a in message.attachments
+                    for block in (f"**Attached:** `{a.name}` ({a.size:,} bytes, {a.lines} lines)", fenced(a.text))]
+        return ["## You", closed_fences(message.content.strip("\n")), *attached]
     if message.role == "assistant":
         return _assistant(message)
     if message.role == "tool":

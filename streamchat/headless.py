@@ -15,6 +15,7 @@ from typing import TextIO
 
 from streamchat.agent import Agent
 from streamchat.approval import Approval, ApprovalPolicy
+from streamchat.attachments import attachment_of, mentions, read_attachment
 from streamchat.backends import tools_sentence
 from streamchat.events import (
     SETTINGS_KINDS,
@@ -29,8 +30,9 @@ from streamchat.events import (
     ToolResult,
     TurnDone,
 )
-from streamchat.messages import ToolCall, new_history
+from streamchat.messages import Attachment, ToolCall, new_history
 from streamchat.safety import SecretMask, StreamSanitizer, strip_control
+from streamchat.tools.files import Workspace
 
 EXIT_OK = 0
 """The answer completed."""
@@ -178,11 +180,12 @@ class HeadlessOutput:
 
 
 async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool = True,
-              asked_at: float | None = None) -> int:
+              asked_at: float | None = None, attachments: list[Attachment] | None = None) -> int:
     """Run one turn and write its events; returns the exit status.
 
     ``asked_at`` (on ``time.perf_counter``) is when the user asked, the command's start: the turn's
-    figures count from then, start-up included, since that is what the user waited.
+    figures count from then, start-up included, since that is what the user waited. ``attachments`` go
+    with the prompt (text piped in, ``@path``).
     """
     history = new_history(agent.settings.system_prompt)
     if agent.settings.tools_enabled and not agent.backend.supports_tools and not output.as_json:
@@ -191,7 +194,8 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     failed: ErrorEvent | None = None
     try:
         waited = 0.0 if asked_at is None else time.perf_counter() - asked_at
-        async with aclosing(agent.run_turn(history, prompt, stream=stream, waited_s=waited)) as events:
+        async with aclosing(agent.run_turn(history, prompt, stream=stream, waited_s=waited,
+                                           attachments=attachments)) as events:
             async for event in events:
                 output.write(event)
                 if isinstance(event, ErrorEvent):
@@ -205,14 +209,28 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     return status
 
 
-def read_prompt(argument: str | None, stdin: TextIO | None = None) -> str | None:
-    """The prompt: the argument, then what was piped in (stdin is not a terminal) after a blank line.
+def read_prompt(argument: str | None, stdin: TextIO | None = None, workspace: Workspace | None = None
+                ) -> tuple[str | None, list[Attachment]]:
+    """The prompt, and the files that go with it: what was piped in (stdin is not a terminal), as the
+    attachment ``stdin``, and each file of ``workspace`` the prompt names with ``@path``.
 
-    Without an argument, or with ``-``, what was piped in alone. None when there is neither.
+    Without an argument, or with ``-``, what was piped in is the prompt itself. The prompt is None when
+    there is neither. ``AttachmentRefused`` (saying why and the limit) when piped input or a file named is
+    binary or too large, as in the chat.
     """
     stdin = sys.stdin if stdin is None else stdin
-    piped = "" if stdin.isatty() else stdin.read()
+    raw = b"" if stdin.isatty() else (stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode())
     if argument is None or argument == "-":
-        return piped.strip() or None
-    piped = piped.strip("\n").rstrip()  # the first line keeps its indentation (code, say)
-    return f"{argument}\n\n{piped}" if piped.strip() else argument
+        return raw.decode("utf-8-sig", errors="replace").strip() or None, []
+    attachments = []
+    if raw.strip():
+        piped = attachment_of("stdin", raw)
+        attachments.append(Attachment(piped.name, piped.text.strip("\n").rstrip(), piped.size))
+    for path in mentions(argument):
+        if workspace is None:
+            break
+        try:
+            attachments.append(read_attachment(workspace, path))
+        except FileNotFoundError:
+            continue  # not a path: plain text
+    return argument, attachments

@@ -7,6 +7,7 @@ sent to the server.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,41 @@ class ToolCall:
         }
 
 
+def fenced(text: str, info: str = "") -> str:
+    """``text`` in a code fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
+
+
+def line_count(text: str) -> int:
+    """How many lines ``text`` has (a last line without a newline counts; "" has none)."""
+    return text.count("\n") + (0 if text.endswith("\n") else 1) if text else 0
+
+
+@dataclass
+class Attachment:
+    """A file's text sent with a prompt: ``@path`` in the chat, or text piped into ``ask``."""
+
+    name: str
+    """Where it came from: its path in the workspace, or ``stdin``."""
+    text: str
+    """Its text."""
+    size: int
+    """Its size in bytes."""
+
+    @property
+    def lines(self) -> int:
+        """How many lines it has."""
+        return line_count(self.text)
+
+    def to_prompt(self) -> str:
+        """How the model gets it, after the prompt: a line naming it, then its text in a fence."""
+        lines = self.lines
+        return (f"Attached {self.name} ({self.size:,} bytes, {lines} line{'' if lines == 1 else 's'}):\n"
+                f"{fenced(self.text)}")
+
+
 @dataclass
 class ChatMessage:
     """One message of a conversation, with what we know about how it came to be."""
@@ -70,6 +106,8 @@ class ChatMessage:
     """The error message, when ``status`` is ``error``."""
     error_kind: str | None = None
     """What kind of failure it was (``ErrorEvent.kind``: ``rate_limit``, ``timeout``...), with ``error``."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """For a user message: the files sent with it (the model gets their text after the prompt's)."""
     is_error: bool = False
     """For a tool message: the tool failed or was refused."""
     approval: dict[str, Any] | None = None
@@ -97,6 +135,8 @@ class ChatMessage:
         if self.role == "tool":
             return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
         message: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.role == "user" and self.attachments:
+            message["content"] = "\n\n".join([self.content, *(a.to_prompt() for a in self.attachments)])
         if self.role == "assistant":
             if cut_short(self) and not self.tool_calls:
                 message["content"] = f"{self.content}\n{STOPPED_NOTE}" if self.content else STOPPED_NOTE
@@ -113,6 +153,7 @@ class ChatMessage:
         """Rebuild a message saved with ``to_dict()``."""
         fields = dict(data)
         fields["tool_calls"] = [ToolCall(**call) for call in fields.get("tool_calls") or []]
+        fields["attachments"] = [Attachment(**item) for item in fields.get("attachments") or []]
         known = cls.__dataclass_fields__
         return cls(**{key: value for key, value in fields.items() if key in known})
 

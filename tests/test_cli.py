@@ -84,11 +84,25 @@ def test_prompt_from_stdin_and_no_stream(fake_server: FakeServer, tmp_path: Path
     assert fake_server.requests[0].messages[-1]["content"] == "question from a pipe"
 
 
-def test_piped_text_is_sent_after_the_prompt(fake_server: FakeServer, tmp_path: Path) -> None:
+def test_piped_text_goes_with_the_prompt_as_an_attachment_and_so_does_an_at_path(
+        fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.enqueue(text_response("It prints hi."))
-    result = ask(fake_server, tmp_path, "explain this", stdin="    print('hi')\n")
+    (tmp_path / "notes.md").write_text("# Notes\nbuy milk\n")
+    result = ask(fake_server, tmp_path, "explain this, see @notes.md", stdin="    print('hi')\n")
     assert result.returncode == 0, result.stderr
-    assert fake_server.requests[0].messages[-1]["content"] == "explain this\n\n    print('hi')"
+    assert fake_server.requests[0].messages[-1]["content"] == (
+        "explain this, see @notes.md\n\nAttached stdin (16 bytes, 1 line):\n```\n    print('hi')\n```\n\n"
+        "Attached notes.md (17 bytes, 2 lines):\n```\n# Notes\nbuy milk\n```")
+
+
+def test_binary_or_huge_piped_input_is_refused_saying_why_and_the_limit(fake_server: FakeServer,
+                                                                        tmp_path: Path) -> None:
+    binary = subprocess.run([sys.executable, "-m", "streamchat", "ask", "what is this?"], capture_output=True,
+                            env=cli_env(fake_server, tmp_path), cwd=tmp_path, timeout=60, input=b"\x7fELF\x00\x01")
+    assert binary.returncode == 2 and b"stdin looks like a binary file" in binary.stderr
+    huge = ask(fake_server, tmp_path, "summarize", stdin="x" * 200_000)
+    assert huge.returncode == 2 and "stdin is 195.3 KB, over the 100 KB limit" in huge.stderr
+    assert fake_server.requests == []
 
 
 def test_with_stdout_closed_ask_says_so_and_asks_nothing(fake_server: FakeServer, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from streamchat.config.settings import Settings
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.headless import HeadlessOutput
+    from streamchat.messages import Attachment
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -29,28 +30,29 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool,
-                           asked_at: float | None = None) -> int:
+                           asked_at: float | None = None, attachments: list[Attachment] | None = None) -> int:
     """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr);
-    ``asked_at`` is when the user asked (see ``headless.ask``)."""
+    ``asked_at`` is when the user asked (see ``headless.ask``), ``attachments`` go with the prompt."""
     from streamchat.headless import ask
     from streamchat.mcp.servers import describe_server, started_servers
     from streamchat.store.files import default_data_dir
 
     settings = agent.settings
     if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:
-        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at)
+        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at, attachments=attachments)
     async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
                                timeout_s=settings.tool_timeout) as servers:
         for server in servers.servers.values():
             if server.state != "running":
                 print(f"streamchat: {describe_server(server)}", file=sys.stderr)
         servers.install(agent.registry)
-        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at)
+        return await ask(agent, prompt, output, stream=stream, asked_at=asked_at, attachments=attachments)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Ask once, print the answer as it streams, return the exit status."""
     from streamchat.approval import ApprovalPolicy
+    from streamchat.attachments import AttachmentRefused
     from streamchat.backends.errors import BackendError
     from streamchat.factory import make_agent
     from streamchat.headless import (
@@ -61,8 +63,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         HeadlessOutput,
         read_prompt,
     )
+    from streamchat.tools.files import Workspace
 
-    prompt = read_prompt(args.prompt)
+    try:
+        prompt, attachments = read_prompt(args.prompt, workspace=Workspace(settings.workspace_path))
+    except (AttachmentRefused, OSError) as exc:
+        print(f"streamchat ask: not asked: {exc}.", file=sys.stderr)
+        return EXIT_CONFIG
     if not prompt:
         print("streamchat ask: give a prompt as an argument or on stdin.", file=sys.stderr)
         return EXIT_CONFIG
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         agent = make_agent(settings)
         agent.approver = HeadlessApprover(ApprovalPolicy(settings.always_allow, yes=args.yes))
         return asyncio.run(ask_with_servers(agent, prompt, output, stream=not args.no_stream,
-                                            asked_at=getattr(args, "started_at", None)))
+                                            asked_at=getattr(args, "started_at", None), attachments=attachments))
     except BackendError as exc:
         print(f"streamchat: {exc.message}", file=sys.stderr)
         return EXIT_CONFIG

@@ -14,16 +14,17 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.reactive import reactive
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker
 
 from streamchat.config.settings import Settings
 from streamchat.heap import settle_heap
-from streamchat.messages import ChatMessage, can_continue, new_history
+from streamchat.messages import Attachment, ChatMessage, can_continue, new_history
 from streamchat.timing import Clock
 from streamchat.tree import ConversationTree
 from streamchat.ui.chat.agent_loader import AgentLoader
 from streamchat.ui.chat.approver import ChatApprover
+from streamchat.ui.chat.attach import Attacher
 from streamchat.ui.chat.branches import BranchActions
 from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
 from streamchat.ui.chat.host import STILL_ANSWERING
@@ -43,6 +44,7 @@ from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import TypedAway, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.status import StatusLine
+from streamchat.ui.widgets.suggestions import Suggestions
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
@@ -96,6 +98,8 @@ class StreamChatApp(App[None]):
         """Edit, regenerate, fork, delete, and flip between branches."""
         self.navigator = MessageNavigator(self, self.branches)
         """Moves between the messages and acts on the one with the focus."""
+        self.attacher = Attacher(self)
+        """``@path`` in the prompt: completed, then read when it is sent."""
         self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
                                      lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
@@ -107,6 +111,7 @@ class StreamChatApp(App[None]):
         yield Header(icon="≋")
         yield ConversationView(id="conversation")
         yield NewContentHint(id="hint")
+        yield Suggestions(id="suggestions")
         yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
         yield StatusLine(id="status")
         yield Footer()
@@ -211,21 +216,35 @@ class StreamChatApp(App[None]):
         if self.turn_running:
             self.notify(STILL_ANSWERING, severity="warning")
             return
+        attachments = self.attacher.gather(event.text)
+        if attachments is None:
+            return  # a file named cannot go (it said why): the prompt stays as it is
         event.prompt.remember(event.text)
         event.prompt.clear()
         if self.branches.editing is not None:
-            await self.branches.resend(as_sent(event.text), sent_at)
+            await self.branches.resend(as_sent(event.text), sent_at, attachments)
         else:
-            await self.send(as_sent(event.text), sent_at=sent_at)
+            await self.send(as_sent(event.text), sent_at=sent_at, attachments=attachments)
+
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self, event: TextArea.Changed) -> None:
+        if isinstance(event.text_area, Prompt):
+            self.attacher.changed(event.text_area)
+
+    @on(Prompt.CompletionKey)
+    def _completion_key(self, event: Prompt.CompletionKey) -> None:
+        self.attacher.key(event.prompt, event.key)
 
     @on(PaletteLine)
     async def _palette(self, event: PaletteLine) -> None:
         await self.slash.palette(event.line)
 
-    async def send(self, text: str, *, sent_at: float | None = None) -> None:
-        """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``)."""
+    async def send(self, text: str, *, sent_at: float | None = None, attachments: list[Attachment] | None = None
+                   ) -> None:
+        """Show the user's prompt and start a turn for it (``sent_at``: when it was sent, on ``clock``), the files
+        ``attachments`` with it."""
         conversation = self.query_one(ConversationView)
-        shown = UserMessage(text)
+        shown = UserMessage(text, attachments=attachments)
         await conversation.mount(shown)
         conversation.follow()
         self.start_turn(text, sent_at=sent_at, prompt_view=shown)
@@ -239,7 +258,7 @@ class StreamChatApp(App[None]):
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
         self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at, user=user,
-                         prompt_view=prompt_view)
+                         prompt_view=prompt_view, attachments=prompt_view.attachments if prompt_view else None)
 
     def action_stop(self) -> None:
         """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import Attachment, ChatMessage
 from streamchat.tree import ConversationTree
 from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.widgets.conversation import ConversationView
@@ -169,8 +169,8 @@ class BranchActions:
         self._stashed = ""
         self.chat.app.refresh_bindings()
 
-    async def resend(self, text: str, sent_at: float) -> None:
-        """Send ``text``, the prompt edited, as a sibling of the prompt it replaces."""
+    async def resend(self, text: str, sent_at: float, attachments: list[Attachment] | None = None) -> None:
+        """Send ``text``, the prompt edited (with ``attachments``), as a sibling of the prompt it replaces."""
         edited = self.editing
         self.cancel_edit(restore=False)
         tree = self.chat.conversation_tree
@@ -178,7 +178,7 @@ class BranchActions:
             parent = tree.get(edited.parent_id) if edited.parent_id is not None else None
             self._show_branch(tree.path(parent.id) if parent is not None else [])
             await self._replace_from(self._widget_of(edited), [])
-        await self.chat.send(text, sent_at=sent_at)
+        await self.chat.send(text, sent_at=sent_at, attachments=attachments)
 
     def _widget_of(self, message: ChatMessage) -> MessageEntry | None:
         return next((child for child in self.conversation.children

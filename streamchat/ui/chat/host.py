@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from streamchat.agent import Agent
     from streamchat.config.settings import Settings
-    from streamchat.messages import ChatMessage
+    from streamchat.messages import Attachment, ChatMessage
     from streamchat.timing import Clock
     from streamchat.tree import ConversationTree
     from streamchat.ui.chat.persistence import ChatPersistence
@@ -99,8 +99,9 @@ class ChatHost(Protocol):
         """Send ``text`` as the user's message in a new turn (None: answer ``user``, which ends the history)."""
         ...
 
-    async def send(self, text: str, *, sent_at: float | None = None) -> None:
-        """Show the user's prompt and start a turn for it."""
+    async def send(self, text: str, *, sent_at: float | None = None, attachments: list[Attachment] | None = None
+                   ) -> None:
+        """Show the user's prompt (with the files ``attachments``) and start a turn for it."""
         ...
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from textual.widget import Widget
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from streamchat.agent import Agent
     from streamchat.config.settings import Settings
-    from streamchat.messages import ChatMessage
+    from streamchat.messages import Attachment, ChatMessage
     from streamchat.timing import Clock
     from streamchat.tree import ConversationTree
     from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
@@ -74,6 +74,8 @@ class Turn:
     """The user's message, once the agent added it to the history (a retried or regenerated turn: from the start)."""
     prompt_view: UserMessage | None = None
     """The widget that shows the user's message, when the turn sends a new one."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """The files sent with the user's message."""
     blocking_may_help: bool = False
     """True when its stream failed before any token in a way a non-streaming retry may get past."""
 
@@ -116,14 +118,15 @@ class TurnRunner:
         self._worker: Worker[None] | None = None
 
     def start(self, text: str | None, *, stream: bool, sent_at: float, user: ChatMessage | None = None,
-              prompt_view: UserMessage | None = None) -> None:
+              prompt_view: UserMessage | None = None, attachments: list[Attachment] | None = None) -> None:
         """Run a turn for ``text`` in the owner's turn worker (group ``turn``: cancelling it stops the turn).
 
         ``text`` None answers the history as it is, which ends with ``user`` (a retry, a regenerated answer);
-        ``prompt_view`` shows the user's message the turn adds."""
+        ``prompt_view`` shows the user's message the turn adds, ``attachments`` the files sent with it."""
         self.host.turn_running = True
-        self._worker = self.owner.run_worker(self._turn(text, stream, sent_at, Turn(None, user, prompt_view)),
-                                             name="turn", group="turn", exclusive=True, exit_on_error=False)
+        turn = Turn(None, user, prompt_view, attachments=list(attachments or []))
+        self._worker = self.owner.run_worker(self._turn(text, stream, sent_at, turn), name="turn", group="turn",
+                                             exclusive=True, exit_on_error=False)
 
     async def _turn(self, text: str | None, stream: bool, sent_at: float, started: Turn) -> None:
         status = self.owner.query_one(StatusLine)
@@ -199,7 +202,7 @@ class TurnRunner:
         await self.note_tools(agent, view)
         next_yield = 0.0
         waited = host.clock() - stats.started_at  # making the agent, if the prompt was sent before it existed
-        events = agent.run_turn(host.history, text, stream=stream, waited_s=waited)
+        events = agent.run_turn(host.history, text, stream=stream, waited_s=waited, attachments=turn.attachments)
         try:
             async for event in events:
                 self.persistence.saw(saving, event)

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import Attachment, ChatMessage
 from streamchat.safety import strip_control
+from streamchat.ui.widgets.attachment import AttachmentChip
 
 
 @dataclass
@@ -62,17 +65,28 @@ def branch_label(position: tuple[int, int] | None) -> str:
     return f"‹ {position[0]}/{position[1]} › " if position else ""
 
 
-class UserMessage(Static, MessageEntry, can_focus=True):
-    """A prompt the user sent, shown literally."""
+class UserMessage(Vertical, MessageEntry, can_focus=True):
+    """A prompt the user sent, shown literally, with a chip for each file sent with it."""
 
-    def __init__(self, text: str, message: ChatMessage | None = None) -> None:
-        super().__init__(Content(strip_control(text)), markup=False)
+    def __init__(self, text: str, message: ChatMessage | None = None, attachments: list[Attachment] | None = None
+                 ) -> None:
+        super().__init__()
         self.text = text
         """The prompt as sent."""
         self.user_message = message
         """The user's message in the history, once the turn added it."""
+        self.attachments = list(attachments if attachments is not None else message.attachments if message else [])
+        """The files sent with it."""
         self.branch: tuple[int, int] | None = None
         """Which version of the prompt this is, when there are several."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._content(), classes="prompt-text", markup=False)
+        for attachment in self.attachments:
+            yield AttachmentChip(attachment)
+
+    def _content(self) -> Content:
+        return Content.assemble((branch_label(self.branch), "$text-accent"), strip_control(self.text))
 
     @property
     def message(self) -> ChatMessage | None:
@@ -83,7 +97,8 @@ class UserMessage(Static, MessageEntry, can_focus=True):
         """Show ``‹ 2/3 ›`` before the prompt (None: nothing)."""
         if position != self.branch:
             self.branch = position
-            self.update(Content.assemble((branch_label(position), "$text-accent"), strip_control(self.text)))
+            if self.is_mounted:
+                self.query_one(".prompt-text", Static).update(self._content())
 
     @property
     def markdown(self) -> str:

@@ -36,6 +36,18 @@ class Prompt(TextArea):
         text: str
         """What the user typed, stripped of surrounding blank lines."""
 
+    @dataclass
+    class CompletionKey(Message):
+        """A key that acts on the completions shown (``tab``, ``enter``, ``up``, ``down``, ``escape``)."""
+
+        prompt: Prompt
+        """The prompt typed in."""
+        key: str
+        """The key."""
+
+    COMPLETION_KEYS = frozenset({"tab", "enter", "up", "down", "escape"})
+    """The keys that go to the completions while they are shown (``completing``)."""
+
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(
             "", soft_wrap=True, tab_behavior="focus", show_line_numbers=False,
@@ -43,6 +55,8 @@ class Prompt(TextArea):
         )
         self.recall: list[str] = []
         """Prompts sent so far, oldest first."""
+        self.completing = False
+        """True while completions for what is typed are shown (the chat sets it): their keys go to them."""
         self._recall_index: int | None = None
 
     def remember(self, text: str) -> None:
@@ -61,8 +75,12 @@ class Prompt(TextArea):
         return text
 
     def on_key(self, event: events.Key) -> None:
-        """Enter sends; the newline keys insert a line break."""
-        if event.key == "enter":
+        """Enter sends; the newline keys insert a line break; while completing, their keys go up (``CompletionKey``)."""
+        if self.completing and event.key in self.COMPLETION_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.CompletionKey(self, event.key))
+        elif event.key == "enter":
             event.stop()
             event.prevent_default()
             text = self.text.strip("\n")
@@ -72,6 +90,17 @@ class Prompt(TextArea):
             event.stop()
             event.prevent_default()
             self.insert("\n")
+
+    def word_at_cursor(self) -> tuple[str, tuple[int, int]]:
+        """The word that ends at the cursor (from the last space before it) and where it starts."""
+        row, column = self.cursor_location
+        line = self.document.get_line(row)[:column]
+        start = len(line) - len(line.split()[-1]) if line.strip() and not line[-1].isspace() else column
+        return line[start:], (row, start)
+
+    def replace_word(self, start: tuple[int, int], text: str) -> None:
+        """Put ``text`` in place of what lies between ``start`` and the cursor."""
+        self.replace(text, start, self.cursor_location)
 
     def _recalling(self) -> bool:
         """True when Up/Down should walk the recall list rather than move the cursor."""

@@ -67,7 +67,7 @@ async def test_edit_an_earlier_prompt_resend_and_flip_between_the_two_branches(
         assert sent(fake_server) == [("user", "q1"), ("assistant", "A1"), ("user", "q2, edited")]
         assert shown(app) == ["q1", "A1", "q2, edited", "A2 edited"] and prompt.border_title is None
         second = list(app.query(UserMessage))[1]
-        assert second.branch == (2, 2) and "‹ 2/2 › q2, edited" in str(second.render())
+        assert second.branch == (2, 2) and "‹ 2/2 › q2, edited" in screen_text(app)
         assert await saved_branch(app) == ["q1", "A1", "q2, edited", "A2 edited"]
 
         await focus_prompt_number(pilot, app, 2)
