@@ -196,6 +196,8 @@ class Agent:
             timer.token()
         if acc.completion_tokens is not None:
             timer.usage_tokens = acc.completion_tokens
+        if acc.prompt_tokens is not None:
+            timer.usage_prompt_tokens = acc.prompt_tokens
         return events
 
     async def _approve(self, call: ToolCall) -> Approval | None:

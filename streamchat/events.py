@@ -241,6 +241,8 @@ class RequestStats:
     """Median gap between visible chunks."""
     gap_p95_ms: float | None = None
     """95th percentile gap between visible chunks."""
+    prompt_tokens: int | None = None
+    """Tokens of the request's prompt, as the server's usage reported them (None: not reported)."""
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from streamchat.messages import CONTINUE_PROMPT, ChatMessage, fenced
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, fenced
 from streamchat.store.database import Conversation
 from streamchat.timing import SPLIT_SHOWN_MS, format_ms
 
@@ -156,6 +157,11 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
     if message.role == "user":
         if message.content == CONTINUE_PROMPT:  # sent by "continue answer", not typed
             return ["*↳ continued*"]
+        if message.content == COMPACT_PROMPT:  # sent by /compact
+            return ["*⇣ compacted: the summary below was sent to the model instead of the turns above*"]
+        if message.cut_at is not None:
+            return ["*✂ the turns above were no longer sent to the model*", *_message(replace(message, cut_at=None),
+                                                                                         system_shown)]
         attached = [block for a in message.attachments
                     for block in (f"**Attached:** `{a.name}` ({a.size:,} bytes, {a.lines} lines)", fenced(a.text))]
         return ["## You", closed_fences(message.content.strip("\n")), *attached]

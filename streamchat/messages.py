@@ -22,6 +22,11 @@ STOPPED_NOTE = "[stopped by the user]"
 """Appended to the API form of an answer cut short (see ``cut_short``) so the model knows it was cut."""
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped; do not repeat what you already wrote."
 """The user message a "continue answer" turn sends (shown as a label, not as a prompt)."""
+COMPACT_PROMPT = ("Summarize our conversation so far for yourself, to go on from: the questions, what was decided "
+                  "or found, facts, names, numbers and code that still matter, and what is still open. Be complete "
+                  "but brief; the summary will replace the conversation in your context.")
+"""The user message of a ``/compact`` turn (shown as a label, not as a prompt): its answer, the summary, is sent
+in place of the turns before it."""
 CONTINUABLE = frozenset({"stopped", "length"})
 """Statuses of the last answer after which "continue answer" is offered."""
 CONTINUABLE_WITH_TEXT = frozenset({"error", "incomplete"})
@@ -108,6 +113,10 @@ class ChatMessage:
     """What kind of failure it was (``ErrorEvent.kind``: ``rate_limit``, ``timeout``...), with ``error``."""
     attachments: list[Attachment] = field(default_factory=list)
     """For a user message: the files sent with it (the model gets their text after the prompt's)."""
+    cut_at: float | None = None
+    """For a user message: when the turns before it stopped being sent to the model (Unix time), summarized by
+    ``/compact`` (this is its prompt) or dropped to fit the context window; they stay in the history and on
+    screen. None for a message no cut starts at."""
     is_error: bool = False
     """For a tool message: the tool failed or was refused."""
     approval: dict[str, Any] | None = None
@@ -176,15 +185,24 @@ def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     A request that failed before producing anything is left out with the user message it
     answered: an empty assistant turn is refused by strict servers and chat templates, and
     would teach the model that it said nothing. (It stays in the history, shown as it failed.)
+    From the last cut on (``ChatMessage.cut_at``): the turns before it go unsent, the system prompt aside.
     """
     sent: list[dict[str, Any]] = []
-    for message in messages:
+    for message in sent_part(messages):
         if produced_nothing(message):
             if sent and sent[-1]["role"] == "user":
                 sent.pop()
             continue
         sent.append(message.to_api())
     return sent
+
+
+def sent_part(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The messages a request sends: the system prompt, then everything from the last cut on (all, without one)."""
+    start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].cut_at is not None), None)
+    if start is None:
+        return messages
+    return [m for m in messages[:start] if m.role == "system"] + messages[start:]
 
 
 def can_continue(history: list[ChatMessage]) -> bool:

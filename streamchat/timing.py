@@ -48,6 +48,8 @@ class RequestTimer:
     """Visible chunks received."""
     usage_tokens: int | None = None
     """``usage.completion_tokens`` if the server reported it."""
+    usage_prompt_tokens: int | None = None
+    """``usage.prompt_tokens`` if the server reported it."""
     gaps: list[float] = field(default_factory=list)
     """Seconds between consecutive visible chunks."""
 
@@ -110,6 +112,7 @@ class RequestTimer:
             tokens_per_s=self.tokens_per_s(),
             gap_p50_ms=None if p50 is None else p50 * 1000.0,
             gap_p95_ms=None if p95 is None else p95 * 1000.0,
+            prompt_tokens=self.usage_prompt_tokens,
         )
 
 

@@ -68,6 +68,10 @@ class Backend(Protocol):
         """The models the server offers (``GET /v1/models``); raises when it does not say."""
         ...
 
+    async def context_window(self) -> int | None:
+        """Tokens the model takes in all (prompt and answer), as far as it can be known; None when not."""
+        ...
+
     def prepare(self) -> None:
         """Do ahead of time the slow one-time work a first request would do: imports, loading a model.
 

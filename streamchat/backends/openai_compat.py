@@ -32,6 +32,21 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+CONTEXT_KEYS = ("context_length", "context_window", "max_model_len", "max_context_length", "n_ctx")
+"""Where servers say a model's context length in their model list (first found wins)."""
+
+
+def context_length(info: dict[str, object]) -> int | None:
+    """The context length a model-list entry states, if it states one."""
+    for place in (info, info.get("meta"), info.get("top_provider")):
+        if isinstance(place, dict):
+            for key in (*CONTEXT_KEYS, "n_ctx_train"):
+                value = place.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    return value
+    return None
+
+
 class OpenAIBackend:
     """Talks to any OpenAI-compatible chat-completions server."""
 
@@ -128,6 +143,18 @@ class OpenAIBackend:
         """The ids the server lists at ``GET /models``, sorted; raises what the SDK raises."""
         page = await self.client.models.list(timeout=self.settings.connect_timeout + 5.0)
         return sorted({model.id async for model in page})
+
+    async def context_window(self) -> int | None:
+        """The model's context length, when the server's model list says it (vLLM ``max_model_len``, OpenRouter
+        ``context_length``, llama.cpp ``meta.n_ctx_train``...); None when it does not, or cannot be asked."""
+        try:
+            page = await self.client.models.list(timeout=self.settings.connect_timeout + 5.0)
+            async for model in page:
+                if model.id == self.settings.model_name:
+                    return context_length(model.model_extra or {})
+        except Exception:  # noqa: BLE001 - the meter then goes without a window
+            return None
+        return None
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -85,6 +85,7 @@ TOP_LEVEL_KEYS: dict[str, Check] = {
     "local_tools": Check("str", choices=LOCAL_TOOLS_CHOICES),
     "workspace": Check("str"),
     "data_dir": Check("str"),
+    "context_window": Check("int", minimum=1),
 }
 """Keys allowed at the top of the file (``profiles`` and ``mcp`` are tables of tables)."""
 
@@ -99,6 +100,7 @@ PROFILE_KEYS: dict[str, Check] = {
     "system": Check("str"),
     "model_path": Check("str"),
     "local_tools": Check("str", choices=LOCAL_TOOLS_CHOICES),
+    "context_window": Check("int", minimum=1),
 }
 """Keys of a ``[profiles.NAME]`` table (``model_path`` makes it run a GGUF in-process)."""
 
@@ -143,6 +145,8 @@ class Profile:
     """The GGUF a local profile runs (None: the packaged SmolLM2)."""
     local_tools: str | None = None
     """``auto``, ``on`` or ``off``: whether its model is offered tools (see ``Settings.local_tools``)."""
+    context_window: int | None = None
+    """Tokens its model takes in all, for the context meter (None: asked of the server)."""
 
     def describe(self) -> str:
         """``gpt-4o-mini · api.openai.com`` — model and server, for lists."""

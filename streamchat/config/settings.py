@@ -53,6 +53,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STREAMCHAT_CONNECT_TIMEOUT", "connect_timeout", "Seconds to wait for a connection"),
     EnvVar("STREAMCHAT_MAX_RETRIES", "max_retries", "Times a request failed before its answer began is sent again"),
     EnvVar("STREAMCHAT_MAX_TOKENS", "max_tokens", "Cap on tokens per answer (empty: server default)"),
+    EnvVar("STREAMCHAT_CONTEXT_WINDOW", "context_window",
+           "Tokens the model takes in all, for the context meter (empty: asked of the server, or the local model's)"),
     EnvVar("STREAMCHAT_TEMPERATURE", "temperature", "Sampling temperature (empty: server default)"),
     EnvVar("STREAMCHAT_SYSTEM_PROMPT", "system_prompt", "System prompt for new conversations"),
     EnvVar("STREAMCHAT_TOOLS", "tools_enabled", "1/0: offer the built-in tools to the model"),
@@ -88,6 +90,9 @@ class Settings:
     """Times a request that failed before its answer began (429, 5xx, timeout, connection) is sent again."""
     max_tokens: int | None = None
     """Cap on completion tokens, or None for the server's default."""
+    context_window: int | None = None
+    """Tokens the model takes in all (prompt and answer), for the context meter; None: asked of the server (its
+    model list), or the local model's own."""
     temperature: float | None = None
     """Sampling temperature, or None for the server's default."""
     system_prompt: str | None = None
@@ -156,7 +161,7 @@ def profile_values(profile: Profile) -> dict[str, Any]:
     if profile.model_path:
         values["model_path"] = profile.model_path
     given = {"temperature": profile.temperature, "max_tokens": profile.max_tokens, "system_prompt": profile.system,
-             "local_tools": profile.local_tools}
+             "local_tools": profile.local_tools, "context_window": profile.context_window}
     values.update({key: value for key, value in given.items() if value is not None})
     return values
 

@@ -26,14 +26,15 @@ from streamchat.ui.chat.agent_loader import AgentLoader
 from streamchat.ui.chat.approver import ChatApprover
 from streamchat.ui.chat.attach import Attacher
 from streamchat.ui.chat.branches import BranchActions
-from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS, as_sent
-from streamchat.ui.chat.host import STILL_ANSWERING
+from streamchat.ui.chat.commands import CHAT_BINDINGS, CHAT_ONLY_ACTIONS
+from streamchat.ui.chat.context import ContextWatch
 from streamchat.ui.chat.mcp_link import McpLink
 from streamchat.ui.chat.navigation import MessageNavigator
 from streamchat.ui.chat.palette import ChatCommands, PaletteLine
 from streamchat.ui.chat.persistence import ChatPersistence
 from streamchat.ui.chat.restore import continue_answer, open_history, show_conversation
 from streamchat.ui.chat.slash import SlashCommands
+from streamchat.ui.chat.submit import Submitter
 from streamchat.ui.chat.switching import allow_always, follow_theme, open_picker
 from streamchat.ui.chat.turns import Turn, TurnRunner
 from streamchat.ui.exit_signals import forget_signals, quit_on_signals
@@ -92,7 +93,9 @@ class StreamChatApp(App[None]):
         """Saves the conversation as it happens (and reopens saved ones)."""
         self.turns = TurnRunner(self, self, self.agent_loader.for_turn, self.persistence)
         """Feeds each turn's events to its widgets and the store."""
-        self.slash = SlashCommands(self)
+        self.context = ContextWatch(self)
+        """How full the model's context is; the ways out when a prompt would not fit."""
+        self.slash = SlashCommands(self, self.context)
         """The ``/`` commands typed in the prompt."""
         self.branches = BranchActions(self)
         """Edit, regenerate, fork, delete, and flip between branches."""
@@ -100,6 +103,8 @@ class StreamChatApp(App[None]):
         """Moves between the messages and acts on the one with the focus."""
         self.attacher = Attacher(self)
         """``@path`` in the prompt: completed, then read when it is sent."""
+        self.submitter = Submitter(self, self.slash, self.attacher, self.branches, self.context)
+        """What Enter in the prompt does."""
         self.approver = ChatApprover(lambda: self.settings, self.turns.tool_row, lambda name: allow_always(self, name),
                                      lambda: self.query_one(Prompt).focus())
         """Asks the user before a file or MCP tool runs (given to the agent for each turn)."""
@@ -148,6 +153,7 @@ class StreamChatApp(App[None]):
     def _agent_made(self, agent: Agent) -> None:
         self.mcp.install(agent)
         self.describe()
+        self.context.learn(agent)
 
     def _agent_for_turn(self, agent: Agent) -> None:
         agent.approver = self.approver  # the chat's approver asks; the MCP servers' tools are in
@@ -189,6 +195,12 @@ class StreamChatApp(App[None]):
     def watch_turn_running(self) -> None:
         for hint in self.query(NewContentHint):
             hint.show_for(following=self.following, streaming=self.turn_running)
+        if not self.turn_running:
+            self.context_changed()
+
+    def context_changed(self) -> None:
+        """Show how full the context is now (after a turn, a branch, a reopened conversation)."""
+        self.context.refresh()
 
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:
@@ -210,21 +222,7 @@ class StreamChatApp(App[None]):
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
-        sent_at = self.clock()  # the moment of Enter: the turn's figures count from here
-        if await self.slash.submitted(event.prompt, event.text):
-            return
-        if self.turn_running:
-            self.notify(STILL_ANSWERING, severity="warning")
-            return
-        attachments = self.attacher.gather(event.text)
-        if attachments is None:
-            return  # a file named cannot go (it said why): the prompt stays as it is
-        event.prompt.remember(event.text)
-        event.prompt.clear()
-        if self.branches.editing is not None:
-            await self.branches.resend(as_sent(event.text), sent_at, attachments)
-        else:
-            await self.send(as_sent(event.text), sent_at=sent_at, attachments=attachments)
+        await self.submitter.submitted(event.prompt, event.text, self.clock())  # the moment of Enter
 
     @on(TextArea.Changed, "#prompt")
     def _prompt_changed(self, event: TextArea.Changed) -> None:
@@ -250,15 +248,16 @@ class StreamChatApp(App[None]):
         self.start_turn(text, sent_at=sent_at, prompt_view=shown)
 
     def start_turn(self, text: str | None, *, stream: bool = True, sent_at: float | None = None,
-                   user: ChatMessage | None = None, prompt_view: UserMessage | None = None) -> None:
+                   user: ChatMessage | None = None, prompt_view: UserMessage | None = None) -> Worker[None]:
         """Run a turn for ``text`` (the agent adds it to the history as the user's message; None: answer ``user``,
         the history's last message) in the turn worker, ``prompt_view`` showing the prompt; its time to first
         token counts from ``sent_at`` (default: now), the moment the user sent it."""
         self.last_prompt = text if text is not None else user.content if user is not None else self.last_prompt
         for note in self.query(ErrorNote):
             note.drop_hint()  # "ctrl+r to retry · ctrl+e to continue" would now act on this turn
-        self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at, user=user,
-                         prompt_view=prompt_view, attachments=prompt_view.attachments if prompt_view else None)
+        return self.turns.start(text, stream=stream, sent_at=self.clock() if sent_at is None else sent_at,
+                                user=user, prompt_view=prompt_view,
+                                attachments=prompt_view.attachments if prompt_view else None)
 
     def action_stop(self) -> None:
         """Stop the running turn now: the stream closes, tools are cancelled, the partial answer stays."""
@@ -292,6 +291,7 @@ class StreamChatApp(App[None]):
         self.set_last_turn(None, None)
         await self.query_one(ConversationView).clear()
         self.query_one(StatusLine).clear()
+        self.context_changed()
         self.query_one(Prompt).focus()
         self.refresh_bindings()
 

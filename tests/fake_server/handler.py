@@ -22,6 +22,7 @@ class Served(Protocol):
 
     errors: list[BaseException]
     models: list[str] | None
+    model_info: dict[str, dict[str, Any]]
     _stop_event: threading.Event
 
     def _record(self, rec: RecordedRequest) -> None: ...
@@ -177,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == "/v1/models" and self.fake.models is not None:
-            data = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in self.fake.models]
+            info = self.fake.model_info
+            data = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake", **info.get(m, {})}
+                    for m in self.fake.models]
             self._send_json(200, {"object": "list", "data": data})
         else:
             self._not_found()

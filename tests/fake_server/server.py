@@ -51,6 +51,8 @@ class FakeServer:
         """Unexpected exceptions raised inside handlers (should stay empty)."""
         self.models: list[str] | None = ["fake-model"]
         """What GET /v1/models lists; None answers 404, as a server that does not list its models."""
+        self.model_info: dict[str, dict[str, Any]] = {}
+        """More fields of a model's entry in that list, by id (``{"max_model_len": 8192}`` as vLLM says it)."""
         self._address = (host, port)
         self._queue: deque[Response] = deque()
         self._cond = threading.Condition()

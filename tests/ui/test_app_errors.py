@@ -97,7 +97,7 @@ async def test_a_setup_mistake_is_named_with_what_helps_instead_of_retry(
         assert note.kind == kind and KIND_TITLES[kind] in shown and phrase in note.message
         assert "ctrl+r to retry" not in note.hint, "retrying as it is cannot help"
         if kind == "context_length":
-            assert "ctrl+n starts a new chat" in shown
+            assert "ctrl+n starts a new chat" in shown and "/compact" in note.hint and "/drop" in note.hint
         else:
             assert "fix the setting" in shown
 

@@ -33,6 +33,8 @@ from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import BackendError, error_of
 from streamchat.backends.local.generation import Emit, Generation
 from streamchat.backends.local.model import (
+    N_CTX,
+    N_CTX_GGUF,
     LoadedModel,
     ModelKey,
     cached_model,
@@ -271,6 +273,10 @@ class LocalBackend:
     async def list_models(self) -> list[str]:
         """The one model this backend runs."""
         return [self.settings.model_name if not self.settings.model_path else self.model_path.name]
+
+    async def context_window(self) -> int | None:
+        """The context the model is loaded with (``n_ctx``)."""
+        return N_CTX if Path(self.key.path) == packaged_model_path() else N_CTX_GGUF
 
     async def aclose(self) -> None:
         """Nothing to release: the model stays cached for the life of the process."""

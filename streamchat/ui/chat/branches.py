@@ -104,6 +104,7 @@ class BranchActions:
             widgets = conversation_widgets(messages, self.chat.clock)
             await view.mount_all(widgets)
         self.refresh_marks()
+        self.chat.context_changed()
         self.chat.set_last_turn(*last_turn(self.chat.history, widgets))
         self.chat.app.refresh_bindings()
         return widgets

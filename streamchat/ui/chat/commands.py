@@ -41,6 +41,10 @@ CHAT_COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("/retry", "Retry last turn", "Run the last prompt again", "/retry"),
     ChatCommand("/continue", "Continue answer", "Ask the model to carry on from where its answer broke off",
                 "/continue"),
+    ChatCommand("/compact", "Compact the conversation", "Have the model summarize the conversation; from then on "
+                "it is sent the summary instead of the turns before", "/compact"),
+    ChatCommand("/drop", "Drop the oldest turns", "Leave the oldest turns out of what is sent (they stay here, "
+                "marked), down to half the model's context window", "/drop"),
     ChatCommand("/history", "Open conversation…", "List saved conversations: search, open, rename, delete",
                 "/history"),
     ChatCommand("/export [md|json]", "Export conversation (Markdown)",

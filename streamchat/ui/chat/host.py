@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from textual.app import App
     from textual.notifications import SeverityLevel
+    from textual.worker import Worker
 
     from streamchat.agent import Agent
     from streamchat.config.settings import Settings
@@ -95,13 +96,17 @@ class ChatHost(Protocol):
         ...
 
     def start_turn(self, text: str | None, *, stream: bool = True, sent_at: float | None = None,
-                   user: ChatMessage | None = None) -> None:
+                   user: ChatMessage | None = None) -> Worker[None]:
         """Send ``text`` as the user's message in a new turn (None: answer ``user``, which ends the history)."""
         ...
 
     async def send(self, text: str, *, sent_at: float | None = None, attachments: list[Attachment] | None = None
                    ) -> None:
         """Show the user's prompt (with the files ``attachments``) and start a turn for it."""
+        ...
+
+    def context_changed(self) -> None:
+        """The history changed outside a turn (a branch, a reopened conversation): show how full the context is."""
         ...
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:

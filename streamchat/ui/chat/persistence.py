@@ -235,6 +235,12 @@ class ChatPersistence:
         if target.started:
             self._writer.write_later(self._set_leaf, target, leaf.id if leaf is not None else None)
 
+    def resave(self, message: ChatMessage) -> None:
+        """A message already saved changed (a cut now starts at it): write it again, in its place."""
+        target = self.target
+        if target.started:
+            self._writer.write_later(self._save, target, [message])
+
     def save_all(self, messages: list[ChatMessage]) -> None:
         """A conversation that starts with these messages (a fork): written to a new saved conversation now."""
         self.new_conversation()

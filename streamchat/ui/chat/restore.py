@@ -50,6 +50,7 @@ async def show_conversation(chat: ChatHost, saved: Conversation) -> None:
     note = Note(f"{title} · {saved.id[:8]} · last saved {when}", classes="history-note")
     await view.mount_all([EarlierMessages([note, *earlier]), *recent] if earlier else [note, *recent])
     chat.set_last_turn(*last_turn(chat.history, widgets))
+    chat.context_changed()
     view.follow()
     view.call_after_refresh(view.reveal_earlier)
     chat.app.refresh_bindings()

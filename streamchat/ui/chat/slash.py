@@ -17,6 +17,7 @@ from streamchat.ui.widgets.prompt import Prompt
 
 if TYPE_CHECKING:
     from streamchat.demos import Demo
+    from streamchat.ui.chat.context import ContextWatch
 NOTHING_TO_RETRY = "Nothing to retry: no prompt has been sent in this conversation yet."
 """Said by ``/retry`` in a conversation with no user message."""
 NOTHING_TO_CONTINUE = "Nothing to continue: the last answer was not stopped, cut off or broken off."
@@ -29,9 +30,11 @@ class SlashCommands:
     TYPE_SECONDS = 1.0
     """How long a demo takes to type its prompt."""
 
-    def __init__(self, chat: ChatHost) -> None:
+    def __init__(self, chat: ChatHost, context: ContextWatch) -> None:
         self.chat = chat
         """The chat the commands act on."""
+        self.context = context
+        """The chat's context window: ``/compact`` and ``/drop`` make room in it."""
 
     def _handler(self, name: str) -> Callable[[str], Awaitable[None]] | None:
         handler: Callable[[str], Awaitable[None]] | None = getattr(self, f"do_{name or 'help'}", None)
@@ -243,6 +246,17 @@ class SlashCommands:
             self.chat.notify(NOTHING_TO_CONTINUE, severity="warning")
         else:
             await self.chat.action_continue_answer()
+
+    async def do_compact(self, argument: str) -> None:
+        """``/compact``: the model summarizes the conversation; requests then send the summary, not the turns."""
+        self.context.compact()
+
+    async def do_drop(self, argument: str) -> None:
+        """``/drop``: leave the oldest turns out of the requests (down to half the model's context window)."""
+        if self.chat.turn_running:
+            self.chat.notify(STILL_ANSWERING, severity="warning")
+        else:
+            await self.context.drop()
 
     async def do_history(self, argument: str) -> None:
         """``/history``: open the list of saved conversations."""

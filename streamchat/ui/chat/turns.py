@@ -49,7 +49,8 @@ SETTINGS_HINTS: dict[str, str] = {
     "config": "fix the setting and start streamchat again · ctrl+r retries as it is",
     "auth": "set the right OPENAI_API_KEY and start streamchat again · ctrl+r retries as it is",
     "not_found": "/model NAME asks another model · ctrl+r to retry",
-    "context_length": "ctrl+n starts a new chat (this one stays saved) · a shorter question may still fit",
+    "context_length": "ctrl+n starts a new chat (this one stays saved) · or make room, then ctrl+r: "
+                      "/compact summarizes the older turns, /drop leaves the oldest out",
 }
 """What to do after an error that retrying as it is cannot mend."""
 
@@ -118,7 +119,7 @@ class TurnRunner:
         self._worker: Worker[None] | None = None
 
     def start(self, text: str | None, *, stream: bool, sent_at: float, user: ChatMessage | None = None,
-              prompt_view: UserMessage | None = None, attachments: list[Attachment] | None = None) -> None:
+              prompt_view: UserMessage | None = None, attachments: list[Attachment] | None = None) -> Worker[None]:
         """Run a turn for ``text`` in the owner's turn worker (group ``turn``: cancelling it stops the turn).
 
         ``text`` None answers the history as it is, which ends with ``user`` (a retry, a regenerated answer);
@@ -127,6 +128,7 @@ class TurnRunner:
         turn = Turn(None, user, prompt_view, attachments=list(attachments or []))
         self._worker = self.owner.run_worker(self._turn(text, stream, sent_at, turn), name="turn", group="turn",
                                              exclusive=True, exit_on_error=False)
+        return self._worker
 
     async def _turn(self, text: str | None, stream: bool, sent_at: float, started: Turn) -> None:
         status = self.owner.query_one(StatusLine)

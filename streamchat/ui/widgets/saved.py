@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.widget import Widget
 
 from streamchat.export import describe_approval, footer_line, turn_stats
-from streamchat.messages import CONTINUE_PROMPT, ChatMessage, ToolCall
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, ToolCall
 from streamchat.timing import Clock
 from streamchat.ui.answer import AnswerView
 from streamchat.ui.widgets.error import ErrorNote
@@ -34,6 +35,31 @@ CONTINUED = "↳ continued"
 
 INTERRUPTED = "… interrupted: streamchat closed before the answer finished"
 """The mark under an answer saved by a checkpoint only (the app was killed mid-stream)."""
+
+
+COMPACTING = "⇣ /compact: the model summarizes the conversation above"
+"""The label over a summary being written."""
+
+COMPACTED = "⇣ compacted: from here on the model is sent the summary below instead of the turns above"
+"""The label over a summary that replaced the turns above it in the requests."""
+
+CUT_NOTE = "✂ the turns above are no longer sent to the model (left out to fit its context window)"
+"""The mark above the first message sent after the oldest turns were dropped."""
+
+
+class CompactLabel(Note):
+    """The prompt of a ``/compact`` turn, shown as what it does."""
+
+    DEFAULT_CSS = """
+    CompactLabel { margin-top: 1; color: $text-accent; text-style: italic; }
+    """
+
+    def __init__(self, *, done: bool) -> None:
+        super().__init__(COMPACTED if done else COMPACTING, classes="compact-label")
+
+    def done(self) -> None:
+        """The summary completed: the turns above are left out from now on."""
+        self.update(Content(COMPACTED))
 
 
 class ContinuedLabel(Note):
@@ -145,6 +171,11 @@ def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widg
             continue
         if message.role == "user":
             close_turn()
+            if message.content == COMPACT_PROMPT:
+                widgets.append(CompactLabel(done=message.cut_at is not None))
+                continue
+            if message.cut_at is not None:
+                widgets.append(Note(CUT_NOTE, classes="cut-note"))
             widgets.append(ContinuedLabel() if message.content == CONTINUE_PROMPT
                            else UserMessage(message.content, message))
         else:

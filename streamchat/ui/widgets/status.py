@@ -1,4 +1,4 @@
-"""The status line: backend and model on the left, the turn's timing on the right."""
+"""The status line: backend and model on the left, how full the context is, the turn's timing on the right."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.widgets import Static
 from streamchat.backends import describe_backend
 from streamchat.backends.base import Backend
 from streamchat.config.settings import Settings
+from streamchat.context import Fill
 from streamchat.events import (
     AnyEvent,
     ReasoningDelta,
@@ -111,7 +112,17 @@ class StatusLine(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-backend", markup=False)
+        yield Static(id="status-context", markup=False, classes="-empty")
         yield Static(id="status-stats", markup=False)
+
+    def show_context(self, fill: Fill | None) -> None:
+        """Show how full the model's context is (``ctx 3.2k/8k 40%``), amber then red as it fills; None: nothing."""
+        meter = self.query_one("#status-context", Static)
+        meter.update(Content(fill.describe()) if fill is not None else "")
+        level = fill.level if fill is not None else "ok"
+        meter.set_class(level == "amber", "-amber")
+        meter.set_class(level == "red", "-red")
+        meter.set_class(fill is None, "-empty")
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
