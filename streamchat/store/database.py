@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage
 from streamchat.safety import redact
 from streamchat.store import schema
 from streamchat.store.files import DB_NAME, database_path, default_data_dir, describe_error
@@ -42,6 +42,9 @@ from streamchat.store.schema import (
     make_title,
 )
 from streamchat.tree import ConversationTree
+
+UNTYPED_PROMPTS = frozenset({COMPACT_PROMPT, CONTINUE_PROMPT})
+"""User messages the app sends itself: never a conversation's title."""
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "Conversation", "ConversationNotFound", "ConversationStore",
@@ -127,7 +130,8 @@ class ConversationStore:
         for message in messages:
             row = self._row(conversation_id, message, now)
             new = not _saved(conn, conversation_id, message.id)
-            title = make_title(row["content"]) if message.role == "user" and row["content"].strip() else None
+            typed = message.role == "user" and row["content"].strip() and row["content"] not in UNTYPED_PROMPTS
+            title = make_title(row["content"]) if typed else None
             touched = conn.execute(schema.TOUCH_CONVERSATION, {
                 "now": now, "title": title, "cid": conversation_id,
                 "system": row["content"] if message.role == "system" and row["content"] else None,

@@ -269,7 +269,9 @@ class StreamChatApp(App[None]):
             return
         user = await self.turns.drop_last(self.history)
         self.query_one(ConversationView).follow()
-        self.start_turn(None if user is not None else self.last_prompt, stream=stream, user=user)
+        unsent = [view for view in self.query(UserMessage) if view.user_message is None]  # the agent never added it
+        self.start_turn(None if user is not None else self.last_prompt, stream=stream, user=user,
+                        prompt_view=unsent[-1] if user is None and unsent else None)
 
     def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""

@@ -104,6 +104,7 @@ MESSAGE_BINDINGS: tuple[Binding, ...] = (
 """The keys of the message with the focus (``app.action_message(name)``; shown only while a message has it)."""
 
 CHAT_BINDINGS: tuple[Binding, ...] = (
+    *MESSAGE_BINDINGS,  # first: with a message focused, the footer shows its keys before the chat's
     Binding("escape", "stop", "Stop"),
     Binding("ctrl+r", "retry", "Retry"),
     Binding("ctrl+b", "retry_blocking", "Retry without streaming"),
@@ -116,7 +117,6 @@ CHAT_BINDINGS: tuple[Binding, ...] = (
     Binding("pageup", "scroll_conversation(-1)", "Page up", show=False, priority=True),
     Binding("pagedown", "scroll_conversation(1)", "Page down", show=False, priority=True),
     Binding("alt+up", "message('enter')", "Messages", show=False, priority=True),
-    *MESSAGE_BINDINGS,
 )
 """The chat's key bindings (``KEYS`` says them for /help and the README)."""
 
