@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from streamchat.messages import ChatMessage, api_messages, sent_part
+from streamchat.messages import CONTINUE_PROMPT, ChatMessage, api_messages, sent_part
 
 CHARS_PER_TOKEN = 4
 """Characters a token stands for, in the estimate."""
@@ -117,7 +117,8 @@ def oldest_kept(history: list[ChatMessage], budget: int) -> int | None:
     system = [m for m in history if m.role == "system"]
     starts = [i for i, m in enumerate(history) if m.cut_at is not None] or [
         next((i for i, m in enumerate(history) if m.role != "system"), len(history))]
-    candidates = [i for i, m in enumerate(history) if m.role == "user" and i > starts[-1]]
+    candidates = [i for i, m in enumerate(history)  # a turn, not the middle of an answer carried on
+                  if m.role == "user" and i > starts[-1] and m.content != CONTINUE_PROMPT]
     for index in candidates:
         if estimate(api_messages([*system, *history[index:]])) * scale <= budget:
             return index

@@ -208,9 +208,11 @@ class BranchActions:
         chat = self.chat
         message = entry.message
         assert message is not None
-        prompt_text = message.content if isinstance(entry, UserMessage) else None
-        last = message.parent_id if isinstance(entry, UserMessage) else (entry.messages[-1].id if isinstance(
-            entry, AssistantTurn) and entry.messages else message.id)
+        if isinstance(entry, UserMessage):
+            last, prompt_text = message.parent_id, message.content
+        else:  # an answer: down to its turn's last message
+            last = entry.messages[-1].id if isinstance(entry, AssistantTurn) and entry.messages else message.id
+            prompt_text = None
         copied = [replace(m) for m in chat.conversation_tree.path(last)]
         system = [replace(m) for m in chat.history if m.role == "system"]
         origin = chat.persistence.current_id
@@ -218,10 +220,12 @@ class BranchActions:
         chat.history = [*system, *copied]
         chat.conversation_tree = ConversationTree(copied)
         chat.persistence.save_all(chat.history)
-        where = f"conversation {origin[:8]}" if origin else "the conversation before"
-        await self.conversation.mount(Note(f"Forked from {where}, which stays as it was.", classes="history-note"))
         await self._replace_from(None, copied)
-        self.conversation.follow()
+        where = f"conversation {origin[:8]}" if origin else "the conversation before"
+        view = self.conversation
+        await view.mount(Note(f"Forked from {where}, which stays as it was.", classes="history-note"),
+                         before=0 if view.children else None)
+        view.follow()
         if prompt_text is not None:
             prompt = chat.app.query_one(Prompt)
             prompt.load_text(prompt_text)

@@ -123,10 +123,11 @@ class ContextWatch:
         if index is None:
             chat.notify("Nothing to drop: the conversation is down to its last turn.", severity="warning")
             return False
+        before = [i for i, m in enumerate(history[:index]) if m.cut_at is not None]  # an earlier cut
+        dropped = sum(1 for m in history[before[-1] if before else 0:index] if m.role == "user")
         kept = history[index]
         kept.cut_at = time.time()
         chat.persistence.resave(kept)
-        dropped = sum(1 for m in history[:index] if m.role == "user")
         await self._mark_cut(kept)
         self.refresh()
         chat.notify(f"Left out the {dropped} oldest turn{'' if dropped == 1 else 's'}: they stay here, but requests "

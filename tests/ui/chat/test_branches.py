@@ -134,6 +134,7 @@ async def test_fork_copies_the_branch_down_to_a_message_into_a_new_conversation(
         await pilot.press("alt+up", "up", "up", "f")  # on the first answer
         await pilot.pause()
         assert shown(app) == ["q1", "A1"] and app.persistence.current_id != original
+        assert f"Forked from conversation {original[:8]}" in screen_text(app)  # type: ignore[index]
         await ask(pilot, "q3")
         assert sent(fake_server) == [("user", "q1"), ("assistant", "A1"), ("user", "q3")]
         assert await saved_branch(app) == ["q1", "A1", "q3", "A3 in the fork"]
