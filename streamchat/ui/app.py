@@ -182,7 +182,9 @@ class StreamChatApp(App[None]):
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
         conversation = self.query_one(ConversationView)
-        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
+        # At once, not animated: presses in quick succession each move a page, and nothing is still
+        # moving when earlier messages are mounted above.
+        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)(animate=False)
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:
