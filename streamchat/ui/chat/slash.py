@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamchat.messages import can_continue, replace_system
+from streamchat.safety import as_shown
 from streamchat.ui.chat.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.chat.host import STILL_ANSWERING, ChatHost
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
@@ -191,13 +192,16 @@ class SlashCommands:
 
     async def do_copy(self, argument: str) -> None:
         """``/copy [code] [file]``: the last answer, or its last code block, to the terminal's clipboard (OSC 52),
-        or with ``file`` into a private file here, for terminals that ignore OSC 52."""
+        or with ``file`` into a private file here, for terminals that ignore OSC 52. The text is as shown:
+        escape sequences the model sent are left out (pasting or showing it cannot act on a terminal), the key
+        masked."""
         words = set(argument.split())
         if not words <= {"code", "file"}:
             self.chat.notify("Use /copy, /copy code, /copy file or /copy code file.", severity="warning")
             return
         history = self.chat.history
-        answer = next((m.content for m in reversed(history) if m.role == "assistant" and m.content), None)
+        answer = next((as_shown(m.content, self.chat.settings.api_key) for m in reversed(history)
+                       if m.role == "assistant" and m.content), None)
         code = "code" in words
         text = last_code_block(answer) if answer and code else answer
         if not text:
