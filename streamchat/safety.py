@@ -24,7 +24,9 @@ _ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the
 _MARKDOWN_MARKS = re.compile(
     r"""
     ^[ \t]*(?:`{3,}|~{3,}).*$                # code fence lines
-    | ^[ \t]*\|?[ \t]*:?-{3,}[-:| \t]*$     # table delimiter rows
+    | ^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$   # table delimiter rows
+    | ^[ \t]{0,3}(?:[-*_][ \t]*){3,}$       # thematic breaks, setext underlines (--- *** ___)
+    | ^[ \t]{0,3}=+[ \t]*$                  # setext heading underlines
     | ^[ \t]{0,3}\#{1,6}[ \t]+             # heading marks
     | ^[ \t]*(?:[-*+]|\d+[.)])[ \t]+       # list markers
     | ^[ \t]*>[ \t]?                        # quote marks

@@ -106,10 +106,10 @@ def test_json_out_of_the_cli_carries_no_raw_control_character(tmp_path: Path, sa
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     with ConversationStore(tmp_path) as store:
         store.save_message(saved["sums"], ChatMessage(role="assistant", content="8-bit CSI \x9b2J, DEL \x7f, ESC \x1b"))
-    for argv in (("export", saved["sums"], "--format", "json"), ("history", "--json")):
+    for argv in (("history", "--json"), ("export", saved["sums"], "--format", "json")):
         status, out, _ = run(capsys, *argv, "--data-dir", str(tmp_path))
         assert status == 0 and not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", out)
-        assert "\\u009b2J" in out and "\\u007f" in out and "\\u001b" in out
+    assert "\\u009b2J" in out and "\\u007f" in out and "\\u001b" in out  # the export's
     document = json.loads(run(capsys, "export", saved["sums"], "--format", "json", "--data-dir", str(tmp_path))[1])
     assert document["messages"][-1]["content"] == "8-bit CSI \x9b2J, DEL \x7f, ESC \x1b", "every character kept"
 

@@ -38,7 +38,7 @@ def summary_prompt(row: ConversationSummary, current: bool) -> Content:
     title = one_line(row.title or row.preview, markdown=True) or "(empty)"
     when = datetime.fromtimestamp(row.updated_at).strftime("%Y-%m-%d %H:%M")
     about = f"{row.id[:8]} · {when} · {row.message_count} message{'' if row.message_count == 1 else 's'}"
-    preview = one_line(row.preview, markdown=True)[:200]
+    preview = row.preview[:200]  # one line of words already
     return Content.assemble(("● " if current else "  ", "$accent"), (title, "bold"), "\n  ",
                             (about + (f" · {preview}" if preview else ""), "dim"))
 
