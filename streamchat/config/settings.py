@@ -205,15 +205,22 @@ def read_dotenv(path: Path | None = None) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
 
 
+def missing_key(profile: Profile, variables: Mapping[str, str]) -> str | None:
+    """Why ``profile`` has no key in ``variables`` though it names one (its ``api_key_env`` is not set), or None."""
+    if profile.api_key or not profile.api_key_env or variables.get(profile.api_key_env):
+        return None
+    return (f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
+            "(requests go without a key)")
+
+
 def _with_key(profile: Profile, variables: Mapping[str, str], issues: list[str] | None = None) -> Profile:
     """``profile`` with its key: the one in the file, else the variable ``api_key_env`` names."""
     if profile.api_key or not profile.api_key_env:
         return profile
-    key = variables.get(profile.api_key_env)
-    if not key and issues is not None:
-        issues.append(f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
-                      "(requests go without a key)")
-    return replace(profile, api_key=key or None)
+    missing = missing_key(profile, variables)
+    if missing and issues is not None:
+        issues.append(missing)
+    return replace(profile, api_key=variables.get(profile.api_key_env) or None)
 
 
 def load_settings(

@@ -114,7 +114,7 @@ url = "http://y"
     assert issues[1].startswith(f"{path}:2: colour: unknown key (ignored); known keys here: default_profile, theme")
     assert any(issue.startswith(f"{path}:7: profiles.work.temprature: unknown key") for issue in issues)
     assert any(issue.startswith(f"{path}:8: profiles.work.max_tokens: should be at least 1") for issue in issues)
-    assert any(issue.startswith(f"{path}:10: mcp.both: needs either command") for issue in issues)
+    assert any(issue.startswith(f"{path}:10: mcp.both: has both command and url: give one") for issue in issues)
     settings = load_settings({"profile": "work"}, environ={}, dotenv={}, config=config)
     assert settings.timeout == 60.0 and settings.max_retries == 1 and settings.base_url == "http://work.example/v1"
     assert settings.max_tokens is None and not settings.mcp_servers
