@@ -46,12 +46,13 @@ HEADER_CHARS = 300
 class ToolCallRow(Vertical, can_focus=True):
     """``▸ ✓ calculator 0.01 s {"expression": "2+2"} → 4``; click or Enter shows arguments and result."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "toggle_details", "Details"),
-        Binding("y", "answer('once')", "Allow once"),
-        Binding("c", "answer('chat')", "Allow for this chat"),
-        Binding("a", "answer('always')", "Always allow"),
+    BINDINGS: ClassVar[list[BindingType]] = [  # the question's keys first, short: they fit a narrow footer
+        Binding("y", "answer('once')", "Allow"),
+        Binding("c", "answer('chat')", "This chat"),
+        Binding("a", "answer('always')", "Always"),
         Binding("n", "answer('deny')", "Deny…"),
+        Binding("escape", "stop_turn", "Stop"),
+        Binding("enter", "toggle_details", "Details"),
     ]
 
     expanded = var(False, toggle_class="-expanded")
@@ -138,7 +139,13 @@ class ToolCallRow(Vertical, can_focus=True):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "answer":
             return self._answer is not None and not self.has_class("-denying")
+        if action == "stop_turn":
+            return self._answer is not None  # else esc is the app's, as everywhere
         return True
+
+    async def action_stop_turn(self) -> None:
+        """Esc while asked: deny and stop the turn (the app's stop; listed here, with the question's keys)."""
+        await self.run_action("app.stop")
 
     def action_answer(self, choice: Literal["once", "chat", "always", "deny"]) -> None:
         """The user answered; ``deny`` first asks for an optional reason."""
