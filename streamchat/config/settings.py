@@ -123,6 +123,12 @@ class Settings:
         return self.local or (self.profile is None and not self.api_key and not self.base_url)
 
     @property
+    def profile_in_use(self) -> str | None:
+        """The profile in use: ``profile``, or the built-in ``local`` when the embedded model serves without
+        one named (None: the settings come from elsewhere, such as ``OPENAI_BASE_URL``)."""
+        return self.profile or ("local" if self.use_local else None)
+
+    @property
     def model_name(self) -> str:
         """The model actually asked for."""
         if self.model:

@@ -77,7 +77,7 @@ def open_picker(chat: ChatHost) -> None:
         return await agent.backend.list_models()
 
     server = "the embedded model" if settings.use_local else (settings.base_url or "api.openai.com")
-    picker = ModelPicker(settings.profiles, settings.profile, settings.model_name, server, fetch)
+    picker = ModelPicker(settings.profiles, settings.profile_in_use, settings.model_name, server, fetch)
     chat.app.push_screen(picker, lambda choice: _chosen(chat, choice))
 
 
@@ -126,7 +126,7 @@ async def reopen_with_its_model(chat: ChatHost, messages: list[ChatMessage]) -> 
     settings = chat.settings
     profile = last.profile or ("local" if last.backend == "local" else None)
     known = {p.name for p in settings.profiles}
-    if profile is not None and profile != settings.profile:
+    if profile is not None and profile != settings.profile_in_use:
         if profile not in known:
             await chat.note(f"This conversation used profile {profile!r}, which the config file no longer has: "
                             f"going on with {settings.profile or 'the current settings'} · {settings.model_name}.")
@@ -134,6 +134,7 @@ async def reopen_with_its_model(chat: ChatHost, messages: list[ChatMessage]) -> 
         await switch_profile(chat, profile, save=False, quiet=True)
     if last.model and last.model != chat.settings.model_name and not chat.settings.use_local:
         chat.update_settings(replace(chat.settings, model=last.model))
-    if (chat.settings.profile, chat.settings.model_name) != (settings.profile, settings.model_name):
-        where = f"{chat.settings.profile} · " if chat.settings.profile else ""
+    now = chat.settings
+    if (now.profile_in_use, now.model_name) != (settings.profile_in_use, settings.model_name):
+        where = f"{now.profile_in_use} · " if now.profile_in_use else ""
         await chat.note(f"Reopened with the model this conversation used: {where}{chat.settings.model_name}.")
