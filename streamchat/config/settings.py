@@ -152,6 +152,8 @@ class Settings:
         current = next((p for p in self.profiles if p.name == self.profile), None)
         if profile.local and not profile.model_path and current and current.model_path == self.model_path:
             values["model_path"] = None  # from another profile's GGUF back to the built-in model
+        if profile.system is None and current and current.system is not None and current.system == self.system_prompt:
+            values["system_prompt"] = None  # the last profile's system prompt goes with it
         return replace(self, **values)
 
 

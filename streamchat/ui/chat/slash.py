@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamchat.messages import can_continue, replace_system
+from streamchat.messages import can_continue
 from streamchat.safety import as_shown
 from streamchat.ui.chat.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.chat.host import STILL_ANSWERING, ChatHost
@@ -131,11 +131,11 @@ class SlashCommands:
 
     async def set_system_prompt(self, text: str) -> None:
         """Use ``text`` as the system prompt from now on, first in the history ("" removes it)."""
+        from streamchat.ui.chat.switching import apply_system_prompt
+
         chat = self.chat
         chat.update_settings(replace(chat.settings, system_prompt=text or None))
-        old, new = replace_system(chat.history, text)
-        if old is not None or new is not None:
-            chat.persistence.system_changed(old, new)
+        apply_system_prompt(chat, text)
         await chat.note(f"system prompt: {text}" if text else "system prompt removed")
 
     async def do_model(self, argument: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from streamchat.messages import ChatMessage
+from streamchat.messages import ChatMessage, replace_system
 from streamchat.safety import one_line
 from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.screens.model_picker import ModelPicker, PickerChoice
@@ -97,12 +97,40 @@ async def switch_profile(chat: ChatHost, name: str, *, save: bool = True, quiet:
         names = ", ".join(p.name for p in chat.settings.profiles)
         chat.notify(f"No profile {name!r}; profiles: {names}", severity="warning", markup=False)
         return False
-    await chat.replace_agent(chat.settings.with_profile(profile))
+    before = chat.settings
+    await chat.replace_agent(before.with_profile(profile))
     if not quiet:
         await chat.note(f"profile: {name} · {profile.describe()}")
+        await follow_system_prompt(chat, name, before.system_prompt)
     if save:
         remember(chat.app, {("default_profile",): name})
     return True
+
+
+def apply_system_prompt(chat: ChatHost, text: str | None) -> None:
+    """``text`` as the conversation's system prompt, first in the history and in the saved conversation
+    (None or "" removes it)."""
+    old, new = replace_system(chat.history, text)
+    if old is not None or new is not None:
+        chat.persistence.system_changed(old, new)
+
+
+async def follow_system_prompt(chat: ChatHost, name: str, before: str | None) -> None:
+    """After switching to profile ``name`` (whose settings may bring another system prompt than ``before``):
+    a conversation that had the system prompt in force follows the profile's, from the next turn on; one
+    with its own keeps it. Either way the chat says so."""
+    wanted = chat.settings.system_prompt
+    if wanted == before:
+        return
+    history = chat.history
+    shown = history[0].content if history and history[0].role == "system" else None
+    if shown == before:
+        apply_system_prompt(chat, wanted)
+        await chat.note(f"system prompt: {wanted} (profile {name}'s, from the next turn on)" if wanted
+                        else f"system prompt removed (profile {name} has none)")
+    elif wanted is not None and shown != wanted:
+        await chat.note(f"profile {name}'s system prompt is for new chats: this conversation keeps its own "
+                        "(/system TEXT replaces it here)")
 
 
 async def switch_model(chat: ChatHost, model: str, *, listed: bool | None = None, save: bool = True) -> None:
