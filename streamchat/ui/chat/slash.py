@@ -139,15 +139,17 @@ class SlashCommands:
         await chat.note(f"system prompt: {text}" if text else "system prompt removed")
 
     async def do_model(self, argument: str) -> None:
-        """``/model [NAME]``: ask another model from the next turn on (no name: open the picker)."""
+        """``/model [NAME]``: ask another model from the next turn on (no name: open the picker); the server is
+        asked whether it lists it (see ``switch_model``)."""
         from streamchat.ui.chat.switching import open_picker, switch_model
 
         if not argument:
             open_picker(self.chat)
         elif self.chat.turn_running:
             self.chat.notify(STILL_ANSWERING, severity="warning")
-        else:
-            await switch_model(self.chat, argument)
+        else:  # in a worker: asking the server whether it lists the model must not hold up the keys
+            self.chat.app.run_worker(switch_model(self.chat, argument, check=True), group="switch-model",
+                                     exclusive=True, exit_on_error=False)
 
     async def do_profile(self, argument: str) -> None:
         """``/profile [NAME]``: talk to another profile's endpoint from the next turn on (no name: the picker)."""

@@ -133,16 +133,40 @@ async def follow_system_prompt(chat: ChatHost, name: str, before: str | None) ->
                         "(/system TEXT replaces it here)")
 
 
-async def switch_model(chat: ChatHost, model: str, *, listed: bool | None = None, save: bool = True) -> None:
-    """Ask ``model`` from the next turn on; remembered in the profile in use."""
+async def switch_model(chat: ChatHost, model: str, *, listed: bool | None = None, check: bool = False,
+                       save: bool = True) -> None:
+    """Ask ``model`` from the next turn on. ``listed``: whether the server lists it (None: it could not say);
+    with ``check`` the server is asked here first (the model is asked from the next turn on meanwhile).
+
+    The profile in use remembers it in the config file when the server lists it, or cannot say (the note
+    says it was saved, unchecked); a model the server does not list is used in this chat only, and the note
+    says so: a mistyped name never overwrites the profile's model.
+    """
     chat.update_settings(replace(chat.settings, model=model))
+    if check:
+        listed = await server_lists(chat, model)
+    profile = chat.settings.profile
+    keep = save and profile is not None and profile != "local"
     note = f"model: {one_line(model)}"
     if listed is False:
-        note += " (not listed by the server: if it does not exist, the next turn says so)"
+        kept = "used in this chat, not saved to the config file; " if keep else ""
+        note += f" — not listed by the server: {kept}if it does not exist, the next turn says so"
+        keep = False
+    elif listed is None:
+        note += " (not checked: the server does not list its models)"
+    if keep:
+        note += f" · saved as profile {profile}'s model"
+        remember(chat.app, {("profiles", str(profile), "model"): model})
     await chat.note(note)
-    profile = chat.settings.profile
-    if save and profile is not None and profile != "local":
-        remember(chat.app, {("profiles", profile, "model"): model})
+
+
+async def server_lists(chat: ChatHost, model: str) -> bool | None:
+    """Whether the server lists ``model`` (``GET /v1/models``); None when it does not say or cannot be asked."""
+    try:
+        agent = await chat.get_agent()
+        return model in await agent.backend.list_models()
+    except Exception:  # noqa: BLE001 - not listing its models is allowed: the note says it was not checked
+        return None
 
 
 async def reopen_with_its_model(chat: ChatHost, messages: list[ChatMessage]) -> None:

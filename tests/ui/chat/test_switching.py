@@ -83,3 +83,22 @@ async def test_a_conversation_with_its_own_system_prompt_keeps_it_and_the_chat_s
                    for n in notes(app)), notes(app)
         await ask(pilot, "again")
         assert system_sent(fake_server) == "Be terse."
+
+
+async def test_a_model_the_server_does_not_list_is_used_but_not_saved_over_the_profiles_model(
+        fake_server: FakeServer, tmp_path: Path) -> None:
+    settings = configured(fake_server, tmp_path)
+    fake_server.models = ["m1", "m1-large"]
+    fake_server.default = text_response("Ok.")
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "/model nonexistent-model-x")
+        await wait_for(pilot, lambda: any(n.startswith("model: nonexistent-model-x") for n in notes(app)), "note")
+        assert ("model: nonexistent-model-x — not listed by the server: used in this chat, not saved to the config "
+                "file; if it does not exist, the next turn says so") in notes(app)
+        await ask(pilot, "hi")
+        assert fake_server.requests[-1].body["model"] == "nonexistent-model-x"
+        await send(pilot, "/model m1-large")
+        await wait_for(pilot, lambda: "model: m1-large · saved as profile plain's model" in notes(app), "saved")
+        await wait_for(pilot, lambda: load_config(config_path()).profiles["plain"].model == "m1-large", "written")
+    assert "nonexistent-model-x" not in config_path().read_text()
