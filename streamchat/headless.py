@@ -47,7 +47,8 @@ EXIT_BROKEN_PIPE = 141
 
 NOT_ASKED = ("streamchat ask cannot ask for approval: run it with --yes, or add the tool (or a pattern such as "
              "files__*) to always_allow in the config file.")
-"""Why a headless run denied a tool that needs approval (the model is told, stderr says so)."""
+"""Why a headless run denied a tool that needs approval, and what to do (said on stderr; the model is only told
+that the tool was not run, needing an approval this run could not ask for)."""
 
 
 @dataclass
