@@ -181,11 +181,14 @@ def test_the_example_config_changes_nothing_until_edited(tmp_path: Path) -> None
         {}, environ={}, dotenv={}, config=load_config(tmp_path / "none.toml"))
     settings = load_settings({}, environ={}, dotenv={}, config=config)
     assert settings.use_local and settings.profile is None, "with no key nor base URL: the local model, as before"
-    uncommented = "\n".join(line[2:] if line.startswith(("# [profiles.", "# base_url", "# model =", "# api_key_env",
-                                                          "# default_profile")) else line
-                            for line in example_text().splitlines())
-    edited = load_config(write(tmp_path / "edited.toml", uncommented))
+    lines = example_text().splitlines()  # uncomment the profiles' block whole, and the default profile
+    start, end = lines.index("# [profiles.openai]"), lines.index('# model = "llama3.2"')
+    uncommented = [line[2:] if start <= i <= end or line.startswith("# default_profile") else line
+                   for i, line in enumerate(lines)]
+    edited = load_config(write(tmp_path / "edited.toml", "\n".join(uncommented)))
     assert edited.issues == () and edited.default_profile == "openai" and "ollama" in edited.profiles
+    assert edited.profiles["openai"].api_key is None, "the placeholder key stays commented"
+    assert edited.profiles["openai"].api_key_env == "OPENAI_API_KEY" and edited.profiles["openai"].system is None
 
 
 def test_ask_with_a_profile_talks_to_its_server_with_its_key_and_headers(fake_server: FakeServer,
