@@ -123,6 +123,12 @@ class Settings:
         return self.local or (self.profile is None and not self.api_key and not self.base_url)
 
     @property
+    def profile_in_use(self) -> str | None:
+        """The profile in use: ``profile``, or the built-in ``local`` when the embedded model serves without
+        one named (None: the settings come from elsewhere, such as ``OPENAI_BASE_URL``)."""
+        return self.profile or ("local" if self.use_local else None)
+
+    @property
     def model_name(self) -> str:
         """The model actually asked for."""
         if self.model:
@@ -146,6 +152,8 @@ class Settings:
         current = next((p for p in self.profiles if p.name == self.profile), None)
         if profile.local and not profile.model_path and current and current.model_path == self.model_path:
             values["model_path"] = None  # from another profile's GGUF back to the built-in model
+        if profile.system is None and current and current.system is not None and current.system == self.system_prompt:
+            values["system_prompt"] = None  # the last profile's system prompt goes with it
         return replace(self, **values)
 
 
@@ -205,15 +213,22 @@ def read_dotenv(path: Path | None = None) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
 
 
+def missing_key(profile: Profile, variables: Mapping[str, str]) -> str | None:
+    """Why ``profile`` has no key in ``variables`` though it names one (its ``api_key_env`` is not set), or None."""
+    if profile.api_key or not profile.api_key_env or variables.get(profile.api_key_env):
+        return None
+    return (f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
+            "(requests go without a key)")
+
+
 def _with_key(profile: Profile, variables: Mapping[str, str], issues: list[str] | None = None) -> Profile:
     """``profile`` with its key: the one in the file, else the variable ``api_key_env`` names."""
     if profile.api_key or not profile.api_key_env:
         return profile
-    key = variables.get(profile.api_key_env)
-    if not key and issues is not None:
-        issues.append(f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
-                      "(requests go without a key)")
-    return replace(profile, api_key=key or None)
+    missing = missing_key(profile, variables)
+    if missing and issues is not None:
+        issues.append(missing)
+    return replace(profile, api_key=variables.get(profile.api_key_env) or None)
 
 
 def load_settings(

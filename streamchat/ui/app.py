@@ -14,7 +14,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.reactive import reactive
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker
 
 from streamchat.config.settings import Settings
@@ -36,6 +36,7 @@ from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.race.launch import race_from_chat
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
+from streamchat.ui.widgets.footer import ChatFooter
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
@@ -100,7 +101,7 @@ class StreamChatApp(App[None]):
         yield NewContentHint(id="hint")
         yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
         yield StatusLine(id="status")
-        yield Footer()
+        yield ChatFooter()
 
     def on_mount(self) -> None:
         quit_on_signals(self)  # kill -TERM, a closed terminal: leave as ctrl+q does

@@ -99,6 +99,10 @@ class ChatHost(Protocol):
         """What retry drops and runs again (a reopened conversation's last prompt and answer)."""
         ...
 
+    def action_stop(self) -> None:
+        """Stop the running turn (its partial answer stays, marked stopped)."""
+        ...
+
     async def action_new_chat(self) -> None:
         """Start over: no context, empty view."""
         ...
