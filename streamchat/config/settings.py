@@ -252,7 +252,7 @@ def load_settings(
     env_values: dict[str, Any] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, file_values.get(var.name))
-        if raw is not None and var.field != "profile":
+        if raw is not None and raw.strip() and var.field != "profile":  # set but empty: as if not set
             env_values[var.field] = _convert(var.name, var.field, raw)
     chosen = flags.pop("profile", None) or env.get("STREAMCHAT_PROFILE") or file_values.get("STREAMCHAT_PROFILE")
     if chosen and chosen not in cfg.profiles:
@@ -277,8 +277,8 @@ def load_settings(
                   mcp_servers=tuple(cfg.mcp.values()), config_issues=tuple(issues))
     if values.get("base_url"):
         chosen_url = profile is not None and chosen and profile_values(profile).get("base_url")
-        origin = ("--base-url" if "base_url" in flags else f"profile {chosen!r}'s base_url" if chosen_url
-                  else "OPENAI_BASE_URL" if "base_url" in env_values else f"profile {name!r}'s base_url")
+        origin = ("--base-url" if "base_url" in flags else f"the base_url of profile {chosen!r}" if chosen_url
+                  else "OPENAI_BASE_URL" if "base_url" in env_values else f"the base_url of profile {name!r}")
         check_url(origin, str(values["base_url"]))
     return Settings(**values)
 

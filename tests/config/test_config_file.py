@@ -76,6 +76,15 @@ def test_the_default_profile_sits_at_the_files_level(config_file: Path) -> None:
     env["OPENAI_BASE_URL"] = "http://env.example/v1"
     settings = load_settings(environ=env, dotenv={}, config=config)
     assert (settings.base_url, settings.api_key) == ("http://env.example/v1", "sk-openai-999999")
+    env["OPENAI_BASE_URL"] = ""  # set but empty: as if not set, the profile's server stays
+    assert load_settings(environ=env, dotenv={}, config=config).base_url == "http://work.example/v1"
+
+
+def test_a_base_url_that_is_not_a_url_is_named_with_where_it_was_set(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('default_profile = "work"\n[profiles.work]\nbase_url = "notaurl"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"the base_url of profile 'work'='notaurl' is not a URL"):
+        load_settings(environ={}, dotenv={}, config=load_config(path))
 
 
 def test_a_profile_named_on_purpose_wins_over_the_environment(config_file: Path) -> None:
