@@ -57,8 +57,8 @@ class Approval:
         """What the model receives instead of a denied tool's result."""
         if self.stopped:
             return f"The user did not allow {tool} to run and stopped the turn."
-        if self.by == "headless":
-            return f"{tool} was not run: it needs the user's approval, and this run cannot ask for it. {self.reason}"
+        if self.by == "headless":  # the reason is for the user (how to allow it); the model gets a plain fact
+            return f"{tool} was not run: it needs the user's approval, and this run could not ask for it."
         text = f"The user did not allow {tool} to run."
         return f"{text} Their reason: {self.reason}" if self.reason else text
 

@@ -113,8 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:
-        print(f"streamchat: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        if args.command != "config":
+            print(f"streamchat: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        settings = Settings()  # `config path|edit|check` use none: they are how a bad setting gets fixed
     if args.command not in QUIET_COMMANDS or getattr(args, "json", False):
         for issue in settings.config_issues:
             print(f"streamchat: config: {issue}", file=sys.stderr)

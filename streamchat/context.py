@@ -48,11 +48,14 @@ class Fill:
         share = self.share or 0.0
         return "red" if share >= RED else "amber" if share >= AMBER else "ok"
 
-    def describe(self) -> str:
-        """``ctx 3.2k/8k 40%``, ``ctx ~3.2k/8k 40%`` (estimated), ``ctx ~3.2k`` (window not known)."""
+    def describe(self, *, compact: bool = False) -> str:
+        """``ctx 3.2k/8k 40%``, ``ctx ~3.2k/8k 40%`` (estimated), ``ctx ~3.2k`` (window not known);
+        ``compact``: ``ctx 40%`` when the window is known."""
         used = ("~" if self.estimated else "") + short_count(self.used)
         if not self.window:
             return f"ctx {used}"
+        if compact:
+            return f"ctx {self.used * 100 // self.window}%"
         return f"ctx {used}/{short_count(self.window)} {self.used * 100 // self.window}%"
 
 

@@ -1,6 +1,7 @@
 """A saved conversation as Markdown (to read or share) or JSON (every field, to process).
 
-Pure functions of a ``Conversation``: no I/O, no UI.
+Pure functions of a ``Conversation``: no I/O, no UI. Neither carries a raw control character out:
+the Markdown leaves escape sequences out (as the screen does), the JSON keeps every character, escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, fenced
+from streamchat.safety import escape_raw_controls, strip_control
 from streamchat.store.database import Conversation
 from streamchat.timing import SPLIT_SHOWN_MS, format_ms
 
@@ -177,7 +179,11 @@ def _message(message: ChatMessage, system_shown: str | None) -> list[str]:
 
 
 def to_markdown(conversation: Conversation) -> str:
-    """The conversation as Markdown: title, system prompt, then each message in order."""
+    """The conversation as Markdown: title, system prompt, then each message in order.
+
+    Model output is untrusted: escape sequences and control characters are left out, as on the screen,
+    so the file cannot clear a terminal, set its title or fill its clipboard when it is shown there.
+    """
     system = conversation.system_prompt or next(
         (m.content for m in conversation.messages if m.role == "system" and m.content), None)
     about = [f"conversation {conversation.id[:8]}", f"started {_when(conversation.created_at)}"]
@@ -188,11 +194,12 @@ def to_markdown(conversation: Conversation) -> str:
         blocks += ["**System prompt:**", quoted(system)]
     for message in conversation.messages:
         blocks += _message(message, system)
-    return "\n\n".join(block for block in blocks if block) + "\n"
+    return strip_control("\n\n".join(block for block in blocks if block) + "\n")
 
 
 def to_json(conversation: Conversation) -> str:
-    """The conversation with every field as JSON: stable (sorted) key order, indent 2."""
+    """The conversation with every field as JSON: stable (sorted) key order, indent 2; every control
+    character escaped (``\\u001b``), none raw."""
     document = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
@@ -205,4 +212,4 @@ def to_json(conversation: Conversation) -> str:
         "system_prompt": conversation.system_prompt,
         "messages": [message.to_dict() for message in conversation.messages],
     }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return escape_raw_controls(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

@@ -49,7 +49,8 @@ EXIT_BROKEN_PIPE = 141
 
 NOT_ASKED = ("streamchat ask cannot ask for approval: run it with --yes, or add the tool (or a pattern such as "
              "files__*) to always_allow in the config file.")
-"""Why a headless run denied a tool that needs approval (the model is told, stderr says so)."""
+"""Why a headless run denied a tool that needs approval, and what to do (said on stderr; the model is only told
+that the tool was not run, needing an approval this run could not ask for)."""
 
 
 @dataclass
@@ -80,6 +81,9 @@ class HeadlessOutput:
     """The API key, masked in the answer and the reasoning (even when the stream cuts it in two)."""
     dim: bool = False
     """Show the reasoning dim (on when stderr is a terminal)."""
+    mcp_start_ms: float | None = None
+    """How long starting the config file's MCP servers took before the turn (part of its ``request_sent_ms``);
+    ``done`` says it in JSON. None when no server was started."""
     _ended_with_newline: bool = True
     _answered: bool = False
     _answer: StreamSanitizer = field(default_factory=StreamSanitizer)
@@ -95,7 +99,10 @@ class HeadlessOutput:
         if isinstance(event, MessageAdded):
             return  # the history, not the output: the other events already said it
         if self.as_json:
-            self.out.write(json.dumps(event.to_dict()) + "\n")
+            data = event.to_dict()
+            if isinstance(event, TurnDone) and self.mcp_start_ms is not None:
+                data["mcp_start_ms"] = self.mcp_start_ms
+            self.out.write(json.dumps(data) + "\n")
             self.out.flush()
             return
         if self._mask is None or self._reasoning_mask is None:

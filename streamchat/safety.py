@@ -17,13 +17,16 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 _KEY_PATTERN = re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_\-*]{6,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")  # json.dumps escapes C0 controls itself, not DEL or C1
 _ESCAPE_PREFIX = re.compile(  # a proper prefix of an escape sequence, up to the end of the text
     r"(?:\x1b(?:\[[0-?]*[ -/]*|[\]P^_X][^\x07\x1b]*\x1b?)?|\x9b[0-?]*[ -/]*|\x9d[^\x07\x9c]*)\Z"
 )
 _MARKDOWN_MARKS = re.compile(
     r"""
     ^[ \t]*(?:`{3,}|~{3,}).*$                # code fence lines
-    | ^[ \t]*\|?[ \t]*:?-{3,}[-:| \t]*$     # table delimiter rows
+    | ^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$   # table delimiter rows
+    | ^[ \t]{0,3}(?:[-*_][ \t]*){3,}$       # thematic breaks, setext underlines (--- *** ___)
+    | ^[ \t]{0,3}=+[ \t]*$                  # setext heading underlines
     | ^[ \t]{0,3}\#{1,6}[ \t]+             # heading marks
     | ^[ \t]*(?:[-*+]|\d+[.)])[ \t]+       # list markers
     | ^[ \t]*>[ \t]?                        # quote marks
@@ -39,6 +42,20 @@ HELD_ESCAPE_LIMIT = 1024
 def strip_control(text: str) -> str:
     """``text`` without terminal escape sequences or control characters (newline and tab stay)."""
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n")))
+
+
+def as_shown(text: str, secret: str | None = None) -> str:
+    """Model text as the screen shows it, to copy it out: no escape sequence or control character, and
+    the API key (``MIN_SECRET_CHARS`` or longer) masked."""
+    text = strip_control(text)
+    return text.replace(secret, "***") if secret and len(secret) >= MIN_SECRET_CHARS else text
+
+
+def escape_raw_controls(json_text: str) -> str:
+    """JSON text with DEL and the C1 controls (an 8-bit CSI) written as ``\\u`` escapes too, as
+    ``json.dumps`` writes the C0 ones even with ``ensure_ascii=False``: the same document, with no
+    raw control character for a terminal showing the file to act on (they only occur inside strings)."""
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
 
 
 def split_incomplete_escape(text: str, limit: int = HELD_ESCAPE_LIMIT) -> tuple[str, str]:

@@ -46,7 +46,8 @@ async def test_headless_ask_denies_without_waiting_says_so_on_stderr_and_tells_t
     approval = next(e for e in events if e["type"] == "tool_approval")
     assert (approval["allowed"], approval["by"]) == (False, "headless")
     told = [m["content"] for m in fake_server.requests[1].messages if m["role"] == "tool"]
-    assert told[0].startswith("read_file was not run: it needs the user's approval")
+    assert told == ["read_file was not run: it needs the user's approval, and this run could not ask for it."]
+    assert "--yes" not in told[0] and "always_allow" not in told[0], "the user's instructions are not the model's"
     assert not any(e["type"] == "tool_running" for e in events), "the tool never ran"
 
 

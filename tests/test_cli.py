@@ -65,6 +65,7 @@ def test_json_events_for_a_tool_turn(fake_server: FakeServer, tmp_path: Path) ->
     first = done["requests"][0]
     assert done["request_sent_ms"] == first["sent_ms"] > 50
     assert done["ttft_ms"] == pytest.approx(first["sent_ms"] + first["ttft_ms"], abs=0.01)
+    assert "mcp_start_ms" not in done, "no MCP server was started"
 
 
 def test_text_mode_streams_answer_to_stdout_and_tools_to_stderr(fake_server: FakeServer, tmp_path: Path) -> None:

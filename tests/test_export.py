@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from streamchat.export import (
     JSON_FORMAT,
@@ -127,6 +128,25 @@ def test_json_has_every_field_in_a_stable_order() -> None:
     assert list(tool_call) == ["arguments", "id", "name"]
     assert document["messages"][4]["is_error"] is True
     assert document["messages"][7]["error"] == "Connection refused\nretry later"
+
+
+HOSTILE = ("before\x1b[2Jafter OSC52 \x1b]52;c;SGVsbG8=\x07 title \x1b]0;PWNED\x07 bell\x07 a\x08b nul\x00 "
+           "csi8 \x9b2J del\x7f end")
+
+
+def test_markdown_carries_no_escape_sequence_out_and_json_escapes_every_control() -> None:
+    messages = [ChatMessage(role="user", content=f"quote: {HOSTILE}"),
+                ChatMessage(role="assistant", content=HOSTILE, reasoning=HOSTILE, status="complete",
+                            tool_calls=[ToolCall("c1", "read_file", '{"path": "x\x1b[2J"}')]),
+                ChatMessage(role="tool", content=HOSTILE, tool_call_id="c1", name="read_file")]
+    source = Conversation(id="ee" * 16, title="t\x1b]0;T\x07", created_at=0.0, updated_at=0.0, messages=messages)
+    text = to_markdown(source)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), "a control character got out"
+    assert "beforeafter OSC52  title  bell ab nul csi8  del end" in text and "SGVsbG8" not in text
+    document = to_json(source)
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", document)
+    assert "\\u009b2J" in document and "\\u001b]52" in document
+    assert [ChatMessage.from_dict(item) for item in json.loads(document)["messages"]] == messages, "JSON keeps all"
 
 
 def test_a_continuation_is_marked_not_shown_as_a_prompt_the_user_typed() -> None:

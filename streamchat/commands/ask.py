@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from streamchat.config.settings import Settings
@@ -31,8 +32,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool,
                            asked_at: float | None = None, attachments: list[Attachment] | None = None) -> int:
-    """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr);
-    ``asked_at`` is when the user asked (see ``headless.ask``), ``attachments`` go with the prompt."""
+    """``ask`` with the config file's MCP servers started first (a server that fails is said on stderr; the
+    time it took goes to ``output.mcp_start_ms``); ``asked_at`` is when the user asked (see ``headless.ask``),
+    ``attachments`` go with the prompt."""
     from streamchat.headless import ask
     from streamchat.mcp.servers import describe_server, started_servers
     from streamchat.store.files import default_data_dir
@@ -40,8 +42,10 @@ async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *,
     settings = agent.settings
     if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:
         return await ask(agent, prompt, output, stream=stream, asked_at=asked_at, attachments=attachments)
+    starting = time.perf_counter()
     async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
                                timeout_s=settings.tool_timeout) as servers:
+        output.mcp_start_ms = (time.perf_counter() - starting) * 1000.0  # part of what the user waited: said apart
         for server in servers.servers.values():
             if server.state != "running":
                 print(f"streamchat: {describe_server(server)}", file=sys.stderr)

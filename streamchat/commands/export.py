@@ -28,7 +28,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Export one conversation; return the exit status."""
     from streamchat.export import to_json, to_markdown
-    from streamchat.safety import strip_control
     from streamchat.store.database import ConversationStore, StoreError, database_path
     from streamchat.store.files import write_private
 
@@ -54,6 +53,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_WRITE
         print(f"Wrote {args.output}", file=sys.stderr)
         return 0
-    sys.stdout.write(strip_control(text) if sys.stdout.isatty() else text)
+    sys.stdout.write(text)  # no raw control character in either format: safe on a terminal too
     sys.stdout.flush()
     return 0

@@ -40,7 +40,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """List conversations; return the exit status."""
-    from streamchat.safety import one_line
+    from streamchat.safety import escape_raw_controls, one_line
     from streamchat.store.database import ConversationStore, StoreError, database_path
 
     path = database_path(settings.data_dir)
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"streamchat history: {exc}", file=sys.stderr)
         return EXIT_STORE
     if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2, ensure_ascii=False))
+        print(escape_raw_controls(json.dumps([asdict(row) for row in rows], indent=2, ensure_ascii=False)))
         return 0
     if not rows:
         print(f"No conversations match {args.search!r}." if args.search else "No saved conversations yet.")

@@ -24,7 +24,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start every server, list what each offers, stop them; return the exit status."""
     from streamchat.mcp.servers import started_servers
-    from streamchat.safety import strip_control
+    from streamchat.safety import escape_raw_controls, strip_control
     from streamchat.store.files import default_data_dir
 
     if not settings.mcp_servers:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         return 130
     if args.json:
-        print(json.dumps(listing, indent=2, ensure_ascii=False))
+        print(escape_raw_controls(json.dumps(listing, indent=2, ensure_ascii=False)))
     else:
         for server in listing:
             state = server["state"] if server["state"] == "running" else f"{server['state']}: {server['problem']}"

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from streamchat.events import SETTINGS_KINDS
     from streamchat.factory import make_race_agents
     from streamchat.race import run_race
+    from streamchat.safety import escape_raw_controls
 
     try:
         streaming, blocking = make_race_agents(settings)
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         result = asyncio.run(race())
     except KeyboardInterrupt:
         return 130
-    print(json.dumps(result, ensure_ascii=False))
+    print(escape_raw_controls(json.dumps(result, ensure_ascii=False)))
     errors = [side["error"] for side in (result["streaming"], result["blocking"]) if side["error"]]
     if any(error["kind"] in SETTINGS_KINDS for error in errors):
         return 2  # a setting is wrong: the address, the key, the model

@@ -181,9 +181,12 @@ def _profile(reader: _Reader, name: str, data: Mapping[str, Any], private: bool)
 
 def _mcp(reader: _Reader, name: str, data: Mapping[str, Any]) -> McpServerConfig | None:
     values = reader.table(data, ("mcp", name), MCP_KEYS)
-    if ("command" in values) == ("url" in values):
-        reader.issue(("mcp", name), "needs either command (a program to run) or url (streamable HTTP), not both "
-                                    "(server ignored)")
+    if "command" in values and "url" in values:
+        reader.issue(("mcp", name), "has both command and url: give one, command (a program to run) or url "
+                                    "(streamable HTTP) (server ignored)")
+        return None
+    if "command" not in values and "url" not in values:
+        reader.issue(("mcp", name), "needs command (a program to run) or url (streamable HTTP) (server ignored)")
         return None
     return McpServerConfig(name=name, **values)
 
@@ -226,8 +229,9 @@ def load_config(path: Path | None = None) -> ConfigFile:
     theme = top.pop("theme", None)
     always = tuple(top.pop("always_allow", ()))
     values = {TOP_LEVEL_KEYS[key].field or key: value for key, value in top.items()}
+    issues = sorted(reader.issues, key=lambda issue: issue.line or 0)  # in the file's order (stable)
     return ConfigFile(path, exists=True, values=values, default_profile=default, theme=theme, always_allow=always,
-                      profiles=profiles, mcp=servers, issues=tuple(reader.issues))
+                      profiles=profiles, mcp=servers, issues=tuple(issues))
 
 
 def _as_table(reader: _Reader, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -128,6 +128,12 @@ class Settings:
         return self.local or (self.profile is None and not self.api_key and not self.base_url)
 
     @property
+    def profile_in_use(self) -> str | None:
+        """The profile in use: ``profile``, or the built-in ``local`` when the embedded model serves without
+        one named (None: the settings come from elsewhere, such as ``OPENAI_BASE_URL``)."""
+        return self.profile or ("local" if self.use_local else None)
+
+    @property
     def model_name(self) -> str:
         """The model actually asked for."""
         if self.model:
@@ -151,6 +157,8 @@ class Settings:
         current = next((p for p in self.profiles if p.name == self.profile), None)
         if profile.local and not profile.model_path and current and current.model_path == self.model_path:
             values["model_path"] = None  # from another profile's GGUF back to the built-in model
+        if profile.system is None and current and current.system is not None and current.system == self.system_prompt:
+            values["system_prompt"] = None  # the last profile's system prompt goes with it
         return replace(self, **values)
 
 
@@ -210,15 +218,22 @@ def read_dotenv(path: Path | None = None) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
 
 
+def missing_key(profile: Profile, variables: Mapping[str, str]) -> str | None:
+    """Why ``profile`` has no key in ``variables`` though it names one (its ``api_key_env`` is not set), or None."""
+    if profile.api_key or not profile.api_key_env or variables.get(profile.api_key_env):
+        return None
+    return (f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
+            "(requests go without a key)")
+
+
 def _with_key(profile: Profile, variables: Mapping[str, str], issues: list[str] | None = None) -> Profile:
     """``profile`` with its key: the one in the file, else the variable ``api_key_env`` names."""
     if profile.api_key or not profile.api_key_env:
         return profile
-    key = variables.get(profile.api_key_env)
-    if not key and issues is not None:
-        issues.append(f"profile {profile.name}: api_key_env names {profile.api_key_env}, which is not set "
-                      "(requests go without a key)")
-    return replace(profile, api_key=key or None)
+    missing = missing_key(profile, variables)
+    if missing and issues is not None:
+        issues.append(missing)
+    return replace(profile, api_key=variables.get(profile.api_key_env) or None)
 
 
 def load_settings(
@@ -242,7 +257,7 @@ def load_settings(
     env_values: dict[str, Any] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, file_values.get(var.name))
-        if raw is not None and var.field != "profile":
+        if raw is not None and raw.strip() and var.field != "profile":  # set but empty: as if not set
             env_values[var.field] = _convert(var.name, var.field, raw)
     chosen = flags.pop("profile", None) or env.get("STREAMCHAT_PROFILE") or file_values.get("STREAMCHAT_PROFILE")
     if chosen and chosen not in cfg.profiles:
@@ -267,8 +282,8 @@ def load_settings(
                   mcp_servers=tuple(cfg.mcp.values()), config_issues=tuple(issues))
     if values.get("base_url"):
         chosen_url = profile is not None and chosen and profile_values(profile).get("base_url")
-        origin = ("--base-url" if "base_url" in flags else f"profile {chosen!r}'s base_url" if chosen_url
-                  else "OPENAI_BASE_URL" if "base_url" in env_values else f"profile {name!r}'s base_url")
+        origin = ("--base-url" if "base_url" in flags else f"the base_url of profile {chosen!r}" if chosen_url
+                  else "OPENAI_BASE_URL" if "base_url" in env_values else f"the base_url of profile {name!r}")
         check_url(origin, str(values["base_url"]))
     return Settings(**values)
 

@@ -30,7 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage
-from streamchat.safety import redact
+from streamchat.safety import one_line, redact
 from streamchat.store import schema
 from streamchat.store.files import DB_NAME, database_path, default_data_dir, describe_error
 from streamchat.store.schema import (
@@ -263,7 +263,7 @@ class ConversationStore:
         with self._db() as conn:
             rows = conn.execute(schema.LIST_CONVERSATIONS, {"pattern": pattern, "limit": max(0, int(limit))}).fetchall()
         return [ConversationSummary(id=r[0], title=r[1], created_at=r[2], updated_at=r[3],
-                                    message_count=int(r[4]), preview=" ".join((r[5] or "").split()))
+                                    message_count=int(r[4]), preview=one_line(r[5] or "", markdown=True))
                 for r in rows]
 
     def last_conversation_id(self) -> str | None:

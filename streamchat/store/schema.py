@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamchat.messages import ChatMessage
-from streamchat.safety import redact
+from streamchat.safety import one_line, redact
 from streamchat.store.files import create_private_dir, create_private_file, describe_error, make_private
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -172,12 +172,14 @@ class ConversationSummary:
     message_count: int
     """How many messages its branch shown holds (tool messages and the system prompt included)."""
     preview: str
-    """The start of the last non-empty user or assistant message of its branch shown ('' if none)."""
+    """The start of the last non-empty user or assistant message of its branch shown, as one line of its
+    words: Markdown marks, control characters and line breaks gone ('' if none)."""
 
 
 def make_title(text: str, limit: int = TITLE_LENGTH) -> str:
-    """A one-line title from ``text``: whitespace collapsed, cut at a word near ``limit`` characters."""
-    line = " ".join(text.split())
+    """A one-line title from ``text``: its words (Markdown marks and control characters gone, whitespace
+    collapsed), cut at a word near ``limit`` characters."""
+    line = one_line(text, markdown=True)
     if len(line) <= limit:
         return line
     cut = line[:limit].rsplit(" ", 1)[0] if " " in line[limit // 2 : limit] else line[:limit]

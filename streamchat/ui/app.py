@@ -14,7 +14,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, TextArea
+from textual.widgets import Header, TextArea
 from textual.worker import Worker
 
 from streamchat.config.settings import Settings
@@ -41,6 +41,7 @@ from streamchat.ui.exit_signals import forget_signals, quit_on_signals
 from streamchat.ui.race.launch import race_from_chat
 from streamchat.ui.widgets.conversation import ConversationView
 from streamchat.ui.widgets.error import ErrorNote
+from streamchat.ui.widgets.footer import ChatFooter
 from streamchat.ui.widgets.hint import NewContentHint
 from streamchat.ui.widgets.message import TypedAway, UserMessage
 from streamchat.ui.widgets.prompt import Prompt
@@ -119,7 +120,7 @@ class StreamChatApp(App[None]):
         yield Suggestions(id="suggestions")
         yield Prompt(id="prompt", placeholder="Ask anything · enter sends · ctrl+j new line · / for commands")
         yield StatusLine(id="status")
-        yield Footer()
+        yield ChatFooter()
 
     def on_mount(self) -> None:
         quit_on_signals(self)  # kill -TERM, a closed terminal: leave as ctrl+q does
@@ -218,7 +219,9 @@ class StreamChatApp(App[None]):
     def action_scroll_conversation(self, pages: int) -> None:
         """Scroll the conversation by pages (the prompt keeps focus)."""
         conversation = self.query_one(ConversationView)
-        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)()
+        # At once, not animated: presses in quick succession each move a page, and nothing is still
+        # moving when earlier messages are mounted above.
+        (conversation.scroll_page_up if pages < 0 else conversation.scroll_page_down)(animate=False)
 
     @on(Prompt.Submitted)
     async def _submitted(self, event: Prompt.Submitted) -> None:

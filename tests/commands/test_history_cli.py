@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def test_export_markdown_by_prefix(tmp_path: Path, saved: dict[str, str], capsys
     assert status == 0 and err == ""
     assert out.startswith("# Plan a trip to Lyon\n")
     assert "## You\n\nPlan a trip to Lyon\n" in out
-    assert "## Assistant\n\n*gpt-test*\n\nDay 1: Vieux \x1b[31mLyon" in out  # not a terminal: kept as saved
+    assert "## Assistant\n\n*gpt-test*\n\nDay 1: Vieux Lyon\n" in out  # to a pipe too: `cat chat.md` is safe
 
 
 def test_export_json_to_a_file(tmp_path: Path, saved: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,6 +100,18 @@ def test_export_json_to_a_file(tmp_path: Path, saved: dict[str, str], capsys: py
     document = json.loads(target.read_text(encoding="utf-8"))
     assert document["id"] == saved["sums"] and document["title"] == "Sums"
     assert [m["content"] for m in document["messages"]] == ["2+2?"]
+
+
+def test_json_out_of_the_cli_carries_no_raw_control_character(tmp_path: Path, saved: dict[str, str],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with ConversationStore(tmp_path) as store:
+        store.save_message(saved["sums"], ChatMessage(role="assistant", content="8-bit CSI \x9b2J, DEL \x7f, ESC \x1b"))
+    for argv in (("history", "--json"), ("export", saved["sums"], "--format", "json")):
+        status, out, _ = run(capsys, *argv, "--data-dir", str(tmp_path))
+        assert status == 0 and not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", out)
+    assert "\\u009b2J" in out and "\\u007f" in out and "\\u001b" in out  # the export's
+    document = json.loads(run(capsys, "export", saved["sums"], "--format", "json", "--data-dir", str(tmp_path))[1])
+    assert document["messages"][-1]["content"] == "8-bit CSI \x9b2J, DEL \x7f, ESC \x1b", "every character kept"
 
 
 def test_export_errors_are_short(tmp_path: Path, saved: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,6 +76,15 @@ def test_the_default_profile_sits_at_the_files_level(config_file: Path) -> None:
     env["OPENAI_BASE_URL"] = "http://env.example/v1"
     settings = load_settings(environ=env, dotenv={}, config=config)
     assert (settings.base_url, settings.api_key) == ("http://env.example/v1", "sk-openai-999999")
+    env["OPENAI_BASE_URL"] = ""  # set but empty: as if not set, the profile's server stays
+    assert load_settings(environ=env, dotenv={}, config=config).base_url == "http://work.example/v1"
+
+
+def test_a_base_url_that_is_not_a_url_is_named_with_where_it_was_set(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('default_profile = "work"\n[profiles.work]\nbase_url = "notaurl"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"the base_url of profile 'work'='notaurl' is not a URL"):
+        load_settings(environ={}, dotenv={}, config=load_config(path))
 
 
 def test_a_profile_named_on_purpose_wins_over_the_environment(config_file: Path) -> None:
@@ -114,7 +123,7 @@ url = "http://y"
     assert issues[1].startswith(f"{path}:2: colour: unknown key (ignored); known keys here: default_profile, theme")
     assert any(issue.startswith(f"{path}:7: profiles.work.temprature: unknown key") for issue in issues)
     assert any(issue.startswith(f"{path}:8: profiles.work.max_tokens: should be at least 1") for issue in issues)
-    assert any(issue.startswith(f"{path}:10: mcp.both: needs either command") for issue in issues)
+    assert any(issue.startswith(f"{path}:10: mcp.both: has both command and url: give one") for issue in issues)
     settings = load_settings({"profile": "work"}, environ={}, dotenv={}, config=config)
     assert settings.timeout == 60.0 and settings.max_retries == 1 and settings.base_url == "http://work.example/v1"
     assert settings.max_tokens is None and not settings.mcp_servers
@@ -162,12 +171,33 @@ def test_config_edit_writes_a_private_commented_example_that_checks_clean(tmp_pa
     edited = run_cli("config", "edit", env=env, cwd=tmp_path)
     assert edited.returncode == 0, edited.stderr
     assert path.stat().st_mode & 0o777 == 0o600 and "# " in path.read_text()
-    assert "OK · profiles: openai, ollama, local" in edited.stdout
+    assert "OK · profiles: local" in edited.stdout
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert path.read_text().strip() in readme, "the README shows the example config"
     path.write_text(path.read_text() + "\nbogus = 1\n")
     checked = run_cli("config", "check", env=env, cwd=tmp_path)
     assert checked.returncode == 1 and "bogus: unknown key" in checked.stderr
+
+
+def test_the_example_config_changes_nothing_until_edited(tmp_path: Path) -> None:
+    from streamchat.commands.config import example_text
+
+    path = write(tmp_path / "config.toml", example_text())
+    config = load_config(path)
+    assert config.issues == () and config.default_profile is None and list(config.profiles) == ["local"]
+    assert config.values == {} and config.mcp == {} and config.theme is None and config.always_allow == ()
+    assert load_settings({}, environ={}, dotenv={}, config=config) == load_settings(
+        {}, environ={}, dotenv={}, config=load_config(tmp_path / "none.toml"))
+    settings = load_settings({}, environ={}, dotenv={}, config=config)
+    assert settings.use_local and settings.profile is None, "with no key nor base URL: the local model, as before"
+    lines = example_text().splitlines()  # uncomment the profiles' block whole, and the default profile
+    start, end = lines.index("# [profiles.openai]"), lines.index('# model = "llama3.2"')
+    uncommented = [line[2:] if start <= i <= end or line.startswith("# default_profile") else line
+                   for i, line in enumerate(lines)]
+    edited = load_config(write(tmp_path / "edited.toml", "\n".join(uncommented)))
+    assert edited.issues == () and edited.default_profile == "openai" and "ollama" in edited.profiles
+    assert edited.profiles["openai"].api_key is None, "the placeholder key stays commented"
+    assert edited.profiles["openai"].api_key_env == "OPENAI_API_KEY" and edited.profiles["openai"].system is None
 
 
 def test_ask_with_a_profile_talks_to_its_server_with_its_key_and_headers(fake_server: FakeServer,

@@ -54,6 +54,17 @@ def test_ask_denies_an_mcp_tool_without_yes_and_says_so(fake_server: FakeServer,
     assert told[0].startswith("demo__slow was not run: it needs the user's approval")
 
 
+def test_ask_json_says_how_much_of_the_wait_was_starting_the_mcp_servers(fake_server: FakeServer,
+                                                                         tmp_path: Path) -> None:
+    fake_server.enqueue(text_response("Hello."))
+    result = cli(tmp_path, fake_server, "ask", "--json", "hello")
+    assert result.returncode == 0, result.stderr
+    done = json.loads(result.stdout.splitlines()[-1])
+    assert done["type"] == "done"
+    assert 0 < done["mcp_start_ms"] < done["request_sent_ms"] < done["ttft_ms"], done
+    assert done["mcp_start_ms"] > 100, "a Python MCP server takes a while to start: that is what it says apart"
+
+
 def test_ask_takes_yes_and_profile_flags() -> None:
     """``--yes`` reaches ask's approver (its effect is tested in process, in test_approval.py)."""
     args = build_parser().parse_args(["ask", "--yes", "-p", "work", "hi"])

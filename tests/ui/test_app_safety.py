@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app_helpers import SIZE, ask, make_settings, screen_text
+from pathlib import Path
+
+import pytest
+from app_helpers import SIZE, ask, make_settings, screen_text, send, wait_for
 from fake_server import FakeServer, error_response, text_response, tool_call_response
 
 from streamchat.ui.answer import AnswerView
@@ -71,3 +74,41 @@ async def test_the_key_echoed_by_the_model_is_masked_even_cut_across_chunks(fake
         shown = screen_text(app)
         assert "Your key is ***, and plain-hunter2 alone is not it." in shown
         assert key not in shown and "echo-key" not in shown
+
+
+async def test_copy_and_export_carry_no_escape_sequence_or_key_out(
+        fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamchat.ui.app import make_app
+
+    monkeypatch.chdir(tmp_path)
+    key = "plain-hunter2-echo-key-77"
+    answer = (f"Clear\x1b[2J clip \x1b]52;c;SGVsbG8=\x07 title \x1b]0;PWNED\x07 bell\x07 a\x08b key {key}\n\n"
+              "```sh\necho \x1b[31mred\x1b[0m\n```\n")
+    fake_server.enqueue(text_response([answer]))
+    app = make_app(make_settings(fake_server, api_key=key, data_dir=str(tmp_path / "data")))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "be nasty")
+        await send(pilot, "/copy")
+        await pilot.pause()
+        assert app.clipboard == "Clear clip  title  bell ab key ***\n\n```sh\necho red\n```\n"
+        await send(pilot, "/copy code")
+        await pilot.pause()
+        assert app.clipboard == "echo red\n"
+        await send(pilot, "/copy file")
+        await send(pilot, "/export md")
+        await wait_for(pilot, lambda: len(list(tmp_path.glob("streamchat-*.md"))) == 2, "the two files")
+    for path in tmp_path.glob("streamchat-*.md"):
+        text = path.read_text()
+        assert "Clear clip  title  bell ab key ***" in text, path.name
+        assert not any(char in text for char in "\x1b\x07\x08") and key not in text, path.name
+
+
+def test_an_export_without_the_store_masks_the_key_as_the_store_would() -> None:
+    from streamchat.messages import ChatMessage
+    from streamchat.ui.chat.export_here import exportable
+    from streamchat.ui.chat.persistence import SaveTarget
+
+    key = "plain-hunter2-echo-key-77"
+    history = [ChatMessage(role="user", content="my key?"), ChatMessage(role="assistant", content=f"It is {key}.")]
+    conversation = exportable(None, SaveTarget(), history, "m", key)
+    assert [m.content for m in conversation.messages] == ["my key?", "It is ***."] and key in history[1].content

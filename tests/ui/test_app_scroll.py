@@ -86,3 +86,36 @@ async def test_scrolling_back_to_the_bottom_follows_again(app: StreamChatApp, fa
         await pilot.pause()
         assert conversation.scroll_y == conversation.max_scroll_y
         assert conversation.following and not app.query_one("#hint").display
+
+
+def long_code_answer() -> Response:
+    line = "x_{0} = {0}  # the value of x number {0}, with a comment that wraps when narrow\n"
+    code = "".join(line.format(i) for i in range(600))
+    return Response([chunk({"role": "assistant", "content": f"```python\n{code}```\n"}),
+                     chunk({}, finish_reason="stop"), Done()])
+
+
+def top_line(app: StreamChatApp) -> int:
+    """The first ``x_N`` on screen."""
+    import re
+
+    found = re.search(r"x_(\d+) =", screen_text(app))
+    assert found is not None
+    return int(found.group(1))
+
+
+async def test_a_resize_keeps_a_reader_scrolled_up_on_the_same_line(app: StreamChatApp,
+                                                                    fake_server: FakeServer) -> None:
+    fake_server.enqueue(long_code_answer())
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "code")
+        await finish_turn(pilot)
+        await pilot.press(*["pageup"] * 12)
+        await pilot.pause(0.2)
+        reading = top_line(app)
+        assert 100 < reading < 500
+        for width in (50, 80, 50, SIZE[0]):
+            await pilot.resize_terminal(width, SIZE[1])
+            await pilot.pause(0.3)
+            assert abs(top_line(app) - reading) <= 1, f"at {width} columns the view moved"
+        assert not app.query_one(ConversationView).following

@@ -132,6 +132,24 @@ class AnswerLines:
         entry, offset = self._entries[index], y - self._tops[index]
         return entry.strips[offset] if offset < len(entry.strips) else None
 
+    def position(self, y: int) -> tuple[int, float]:
+        """Where line ``y`` is in the answer's text: its block, and the share of the block above it."""
+        if not self._entries or self.height <= 0:
+            return 0, 0.0
+        index = max(bisect_right(self._tops, y) - 1, 0)
+        return index, max(0.0, min(1.0, (y - self._tops[index]) / max(self._entries[index].height, 1)))
+
+    def line_of(self, position: tuple[int, float], margin: int = 0) -> int:
+        """The line of ``position`` (from `position`) at the current width, its block rendered if need be."""
+        index, share = position
+        if not self._entries or not self.width:
+            return 0
+        index = min(index, len(self._entries) - 1)
+        if self._entries[index].width != self.width:
+            self._render_around(index, margin)
+        top = self._top(index)
+        return top + int(share * self._entries[index].height)
+
     def plain_lines(self) -> list[str]:
         """The text of every line (all blocks rendered), for a selection."""
         text: list[str] = []

@@ -11,7 +11,7 @@ screen whatever the answer's length, and nothing here makes the turn worker wait
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,10 +22,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from streamchat.markdown import BlockSplitter, split_blocks
+from streamchat.markdown import Block, BlockSplitter, split_blocks
 from streamchat.safety import split_incomplete_escape, strip_control
 from streamchat.ui.answer.lines import AnswerLines
-from streamchat.ui.answer.render import renderer_for
+from streamchat.ui.answer.render import BlockRenderer, renderer_for
 
 __all__ = ["AnswerView"]
 
@@ -54,7 +54,8 @@ class AnswerView(Widget):
         self._pending: list[str] = []
         self._held = ""  # an unfinished escape sequence, kept until its end arrives
         self._splitter = BlockSplitter()
-        self._lines = AnswerLines(lambda block, width, references: [])  # the renderer comes with the app's theme
+        self._lines = AnswerLines(self._render_block)
+        self._renderer: BlockRenderer | None = None  # in the app's theme, fetched when first needed
         self._frame_timer: Timer | None = None
         self._idle_timer: Timer | None = None
         self._interval = self.FRAME_SECONDS
@@ -117,13 +118,18 @@ class AnswerView(Widget):
         self._lines.set_tail(self._splitter.tail)
 
     def on_mount(self) -> None:
-        self._lines.render = renderer_for(self.app).render
         self.app.theme_changed_signal.subscribe(self, self._recolor)
         if self._pending:
             self.flush()
 
+    def _render_block(self, block: Block, width: int, references: dict[str, Any]) -> list[Strip]:
+        """Render with the app's theme (a view can be laid out before its Mount event: not set up there)."""
+        if self._renderer is None:
+            self._renderer = renderer_for(self.app)
+        return self._renderer.render(block, width, references)
+
     def _recolor(self, _theme: object) -> None:
-        self._lines.render = renderer_for(self.app).render
+        self._renderer = None
         self._lines.invalidate()
         self.refresh(layout=True)
 
@@ -190,6 +196,19 @@ class AnswerView(Widget):
             selected = Strip(Segment.apply_style(iter(strip.crop(start, end)), post_style=highlight))
             strip = Strip.join([strip.crop(0, start), selected, strip.crop(end)])
         return strip.apply_offsets(0, y)
+
+    def place_at(self, y: int) -> tuple[int, float]:
+        """Where content line ``y`` is in the answer, however it is wrapped (see ``line_at``)."""
+        return self._lines.position(y)
+
+    def line_at(self, place: tuple[int, float], *, render: bool = False) -> int:
+        """The content line of ``place`` (from ``place_at``) at the current width; with ``render``, its block and a
+        screen around it are rendered first (their real heights then need a layout before the line is used)."""
+        line = self._lines.line_of(place, margin=self.app.size.height if render else 0)
+        if self._lines.moved:
+            self._lines.moved = False
+            self.refresh(layout=True)
+        return line
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return selection.extract("\n".join(line.rstrip() for line in self._lines.plain_lines())), "\n"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from streamchat.messages import ChatMessage
 from streamchat.store.database import Conversation, StoreError, make_title
+from streamchat.store.schema import redact_tree
 
 if TYPE_CHECKING:
     from streamchat.store.database import ConversationStore
@@ -31,8 +32,9 @@ async def export_conversation(chat: ChatHost, kind: str) -> None:
         chat.notify("Nothing to export yet.", severity="warning")
         return
     persistence = chat.persistence
+    settings = chat.settings
     conversation = await persistence.call(lambda: exportable(persistence.store, persistence.target, history,
-                                                             chat.settings.model_name))
+                                                             settings.model_name, settings.api_key))
     text = to_json(conversation) if kind == "json" else to_markdown(conversation)
     path = Path.cwd() / f"streamchat-{conversation.id[:8]}.{kind}"
     try:
@@ -44,11 +46,14 @@ async def export_conversation(chat: ChatHost, kind: str) -> None:
 
 
 def exportable(store: ConversationStore | None, target: SaveTarget, history: list[ChatMessage],
-               model: str) -> Conversation:
-    """Writer thread, after the writes before it: the conversation as saved, else as shown (asking ``model``)."""
+               model: str, secret: str | None = None) -> Conversation:
+    """Writer thread, after the writes before it: the conversation as saved, else as shown (asking ``model``),
+    the key ``secret`` masked as the store would."""
     if store is not None and target.id is not None and not target.deleted:
         with suppress(StoreError):
             return store.load(target.id)
+    if secret:
+        history = [ChatMessage.from_dict(redact_tree(message.to_dict(), secret)) for message in history]
     first = next((m.content for m in history if m.role == "user" and m.content.strip()), "")
     system = next((m.content for m in history if m.role == "system"), None)
     return Conversation(id=target.id or uuid.uuid4().hex, title=make_title(first) or None,

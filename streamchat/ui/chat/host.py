@@ -114,7 +114,7 @@ class ChatHost(Protocol):
         ...
 
     def action_stop(self) -> None:
-        """Stop the running turn."""
+        """Stop the running turn (its partial answer stays, marked stopped)."""
         ...
 
     async def action_new_chat(self) -> None:

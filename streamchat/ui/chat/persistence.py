@@ -165,11 +165,15 @@ class ChatPersistence:
         else:
             await show(conversation)
 
-    async def close(self) -> None:
-        """At exit: let stopping turns record their partial answers, write everything, close the store."""
+    async def settled(self) -> None:
+        """Wait (up to ``CLOSE_WAIT_S`` each) for the turns stopping to record their partial answers."""
         for turn in list(self._turns):
             with suppress(TimeoutError):
                 await asyncio.wait_for(turn.ended.wait(), CLOSE_WAIT_S)
+
+    async def close(self) -> None:
+        """At exit: let stopping turns record their partial answers, write everything, close the store."""
+        await self.settled()
         self._tick()  # turns still not ended: their answers so far
         await self._writer.close(self._close_store)
 

@@ -75,11 +75,27 @@ def open_history(chat: ChatHost) -> None:
     chat.app.push_screen(HistoryScreen(persistence), closed)
 
 
+STOPPED_TO_OPEN = "The answer that was streaming was stopped to open this conversation; it is saved as stopped."
+"""Said when opening another conversation stopped a running turn."""
+
+
 async def open_saved(chat: ChatHost, conversation_id: str) -> None:
-    """Load a saved conversation and continue it here."""
+    """Load a saved conversation and continue it here.
+
+    The one shown already is left as it is (an answer streaming in it goes on). Opening another while an
+    answer streams stops that answer first, as esc does, and waits until it is saved as stopped.
+    """
+    if conversation_id == chat.persistence.current_id:
+        return
+    stopped = chat.turn_running
+    if stopped:
+        chat.action_stop()
+        await chat.persistence.settled()
     try:
         conversation = await chat.persistence.with_store(lambda store: store.load(conversation_id))
     except StoreError as exc:
         chat.notify(str(exc), severity="error", markup=False)
         return
     await show_conversation(chat, conversation)
+    if stopped:
+        chat.notify(STOPPED_TO_OPEN, severity="warning", markup=False)

@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamchat.messages import can_continue, replace_system
+from streamchat.messages import can_continue
+from streamchat.safety import as_shown
 from streamchat.ui.chat.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.chat.host import STILL_ANSWERING, ChatHost
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
@@ -133,23 +134,25 @@ class SlashCommands:
 
     async def set_system_prompt(self, text: str) -> None:
         """Use ``text`` as the system prompt from now on, first in the history ("" removes it)."""
+        from streamchat.ui.chat.switching import apply_system_prompt
+
         chat = self.chat
         chat.update_settings(replace(chat.settings, system_prompt=text or None))
-        old, new = replace_system(chat.history, text)
-        if old is not None or new is not None:
-            chat.persistence.system_changed(old, new)
+        apply_system_prompt(chat, text)
         await chat.note(f"system prompt: {text}" if text else "system prompt removed")
 
     async def do_model(self, argument: str) -> None:
-        """``/model [NAME]``: ask another model from the next turn on (no name: open the picker)."""
+        """``/model [NAME]``: ask another model from the next turn on (no name: open the picker); the server is
+        asked whether it lists it (see ``switch_model``)."""
         from streamchat.ui.chat.switching import open_picker, switch_model
 
         if not argument:
             open_picker(self.chat)
         elif self.chat.turn_running:
             self.chat.notify(STILL_ANSWERING, severity="warning")
-        else:
-            await switch_model(self.chat, argument)
+        else:  # in a worker: asking the server whether it lists the model must not hold up the keys
+            self.chat.app.run_worker(switch_model(self.chat, argument, check=True), group="switch-model",
+                                     exclusive=True, exit_on_error=False)
 
     async def do_profile(self, argument: str) -> None:
         """``/profile [NAME]``: talk to another profile's endpoint from the next turn on (no name: the picker)."""
@@ -194,13 +197,16 @@ class SlashCommands:
 
     async def do_copy(self, argument: str) -> None:
         """``/copy [code] [file]``: the last answer, or its last code block, to the terminal's clipboard (OSC 52),
-        or with ``file`` into a private file here, for terminals that ignore OSC 52."""
+        or with ``file`` into a private file here, for terminals that ignore OSC 52. The text is as shown:
+        escape sequences the model sent are left out (pasting or showing it cannot act on a terminal), the key
+        masked."""
         words = set(argument.split())
         if not words <= {"code", "file"}:
             self.chat.notify("Use /copy, /copy code, /copy file or /copy code file.", severity="warning")
             return
         history = self.chat.history
-        answer = next((m.content for m in reversed(history) if m.role == "assistant" and m.content), None)
+        answer = next((as_shown(m.content, self.chat.settings.api_key) for m in reversed(history)
+                       if m.role == "assistant" and m.content), None)
         code = "code" in words
         text = last_code_block(answer) if answer and code else answer
         if not text:

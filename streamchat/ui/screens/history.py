@@ -38,7 +38,7 @@ def summary_prompt(row: ConversationSummary, current: bool) -> Content:
     title = one_line(row.title or row.preview, markdown=True) or "(empty)"
     when = datetime.fromtimestamp(row.updated_at).strftime("%Y-%m-%d %H:%M")
     about = f"{row.id[:8]} · {when} · {row.message_count} message{'' if row.message_count == 1 else 's'}"
-    preview = one_line(row.preview, markdown=True)[:200]
+    preview = row.preview[:200]  # one line of words already
     return Content.assemble(("● " if current else "  ", "$accent"), (title, "bold"), "\n  ",
                             (about + (f" · {preview}" if preview else ""), "dim"))
 
@@ -93,6 +93,9 @@ class HistoryScreen(ModalScreen[str | None]):
         """The conversations listed now."""
         self.renaming: str | None = None
         """The id of the conversation being renamed, if any."""
+        self.listed: str | None = None
+        """The search the list shows the matches of (None until first listed)."""
+        self._open_when_listed = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog") as dialog:
@@ -138,6 +141,9 @@ class HistoryScreen(ModalScreen[str | None]):
             options.highlighted = ids.index(previous.id) if previous and previous.id in ids else 0
         self.query_one("#history-empty", Static).update("" if rows else empty)
         self.set_class(not rows, "-empty")
+        self.listed = search
+        if self._open_when_listed and search == self.search:
+            self.action_open()
 
     @on(Input.Changed, "#history-search")
     def _search_changed(self) -> None:
@@ -158,7 +164,11 @@ class HistoryScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#history-search")
     def action_open(self) -> None:
-        """Open the conversation under the cursor."""
+        """Open the conversation under the cursor; with a search typed that the list does not show yet, the
+        first match once it does (not the row that happened to be under the cursor)."""
+        self._open_when_listed = self.listed != self.search
+        if self._open_when_listed:
+            return
         row = self.highlighted
         if row is not None:
             self.dismiss(row.id)

@@ -35,8 +35,9 @@ class PickerChoice:
     """Which of the two."""
     name: str
     """The profile's or the model's name."""
-    listed: bool = True
-    """For a model: False when it was typed and the server's list does not have it."""
+    listed: bool | None = True
+    """For a model: False when it was typed and the server's list does not have it, None when the server's
+    list could not be read (or had not come yet)."""
 
 
 def models_problem(exc: BaseException) -> str:
@@ -182,7 +183,8 @@ class ModelPicker(ModalScreen[PickerChoice | None]):
         if choice is not None:
             self.dismiss(choice)
         elif self.typed:
-            self.dismiss(PickerChoice("model", self.typed, listed=False))
+            listed = None if self.models is None else self.typed in self.models
+            self.dismiss(PickerChoice("model", self.typed, listed=listed))
 
     @on(OptionList.OptionSelected)
     def _clicked(self, event: OptionList.OptionSelected) -> None:

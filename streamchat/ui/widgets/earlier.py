@@ -43,6 +43,8 @@ class EarlierMessages(Static):
         self.waiting = list(widgets)
         """The widgets not mounted yet, oldest first."""
         self._busy = False
+        self.pending = False
+        """True while a ``show_more`` is queued (one at a time)."""
         self._label()
 
     def _label(self) -> None:
@@ -50,25 +52,40 @@ class EarlierMessages(Static):
         self.update(Content(f"↑ {count} earlier prompts and their answers · scroll up to show them"))
 
     async def show_more(self, batch: int = BATCH_WIDGETS) -> None:
-        """Mount the next ``batch`` widgets above what shows, keeping the view where it was."""
+        """Mount the next ``batch`` widgets above what shows, if the top is still near, keeping the view in place.
+
+        The view is kept in place by the message that was first: it stays as far from the top of
+        the view as it was (whatever the height of what is added above it).
+        """
+        self.pending = False
         scroll = self.parent
-        if self._busy or not self.waiting or not isinstance(scroll, ScrollableContainer):
+        if self._busy or not self.waiting or not isinstance(scroll, ScrollableContainer) or not near_top(scroll):
             return
         self._busy = True
         try:
+            await scroll.stop_animation("scroll_y", complete=False)  # a scroll on its way would land elsewhere
+            shown = scroll.children[scroll.children.index(self) + 1 :]
+            anchor = shown[0] if shown else None
+            offset = anchor.virtual_region.y - scroll.scroll_y if anchor is not None else 0
             earlier, more = split_recent(self.waiting, batch)
-            before = scroll.virtual_size.height
             await scroll.mount_all(more, after=self)
             self.waiting = earlier
             if earlier:
                 self._label()
             else:
                 await self.remove()
-            scroll.call_after_refresh(_keep_place, scroll, before)
+            if anchor is not None:
+                scroll.call_after_refresh(_keep_place, scroll, anchor, offset)
         finally:
             self._busy = False
 
 
-def _keep_place(scroll: ScrollableContainer, before: int) -> None:
-    """Scroll down by what was added above, so that the lines in view stay in view."""
-    scroll.scroll_to(y=scroll.scroll_y + scroll.virtual_size.height - before, animate=False)
+def near_top(scroll: ScrollableContainer) -> bool:
+    """Less than a screen of ``scroll`` is left above what it shows."""
+    return scroll.scroll_y < scroll.size.height
+
+
+def _keep_place(scroll: ScrollableContainer, anchor: Widget, offset: int) -> None:
+    """Scroll so that ``anchor`` is ``offset`` lines below the top of the view again."""
+    if anchor.is_attached:
+        scroll.scroll_to(y=anchor.virtual_region.y - offset, animate=False, immediate=True)

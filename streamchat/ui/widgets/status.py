@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -67,8 +68,9 @@ class LiveStats:
         self.outcome = outcome
         self.done = done
 
-    def summary(self) -> str:
-        """One line: TTFT, tokens, tokens/s, elapsed (the agent's figures once the turn is done)."""
+    def summary(self, *, compact: bool = False) -> str:
+        """One line: TTFT, tokens, tokens/s, elapsed (the agent's figures once the turn is done);
+        ``compact``: TTFT and elapsed only, for a narrow terminal."""
         before: float | None = None
         if self.done is not None:
             ttft, tokens, rate = self.done.ttft_ms, self.done.tokens, self.done.tokens_per_s
@@ -84,21 +86,37 @@ class LiveStats:
             elapsed = now - self.started_at
         split = f" ({before:,.0f} ms before sending)" if before is not None and before >= SPLIT_SHOWN_MS else ""
         parts = [
-            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms{split}",
+            "TTFT —" if ttft is None else f"TTFT {ttft:,.0f} ms{'' if compact else split}",
             f"{tokens} tok",
             "— tok/s" if rate is None else f"{rate:,.1f} tok/s",
             f"{elapsed:.1f} s",
         ]
+        if compact:
+            del parts[1:3]
         if self.outcome not in (None, "complete"):
             parts.insert(0, str(self.outcome))
         return " · ".join(parts)
+
+
+def fit(width: int, wheres: tuple[str, ...], stats: tuple[str, ...], gap: int = 2) -> tuple[str, str]:
+    """The fullest (where, stats) pair that fits ``width`` cells: each tuple is its texts, fullest first.
+
+    The server's address goes first, then the figures' details, then the profile and tools: the model
+    stays to the last. When even the shortest pair does not fit, the shortest (the left side is cut).
+    """
+    wheres, stats = wheres or ("",), stats or ("",)
+    pairs = [(where, stats[0]) for where in wheres[:2]] + [(where, stats[-1]) for where in wheres[1:]]
+    for left, right in pairs:
+        if cell_len(left) + (cell_len(right) + gap if right else 0) <= width:
+            return left, right
+    return pairs[-1]
 
 
 class StatusLine(Horizontal):
     """Backend, model and tools on the left; live or last-turn timing on the right.
 
     The timing is redrawn from a timer a few times a second while a turn runs,
-    never per token.
+    never per token. In a narrow terminal both sides shorten (``fit``) so the model stays in view.
     """
 
     REFRESH_INTERVAL = 0.25
@@ -109,6 +127,8 @@ class StatusLine(Horizontal):
         self.stats: LiveStats | None = None
         """The turn being shown (attributes down: the app sets it)."""
         self._timer: Timer | None = None
+        self._wheres: tuple[str, ...] = ()
+        self._fill: Fill | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-backend", markup=False)
@@ -117,12 +137,12 @@ class StatusLine(Horizontal):
 
     def show_context(self, fill: Fill | None) -> None:
         """Show how full the model's context is (``ctx 3.2k/8k 40%``), amber then red as it fills; None: nothing."""
+        self._fill = fill
         meter = self.query_one("#status-context", Static)
-        meter.update(Content(fill.describe()) if fill is not None else "")
         level = fill.level if fill is not None else "ok"
         meter.set_class(level == "amber", "-amber")
         meter.set_class(level == "red", "-red")
-        meter.set_class(fill is None, "-empty")
+        self._fit()
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.REFRESH_INTERVAL, self._tick, pause=True)
@@ -141,7 +161,11 @@ class StatusLine(Horizontal):
         where = describe_backend(settings, backend)
         if settings.profile and not settings.use_local:
             where = f"{settings.profile} · {where}"
-        self.query_one("#status-backend", Static).update(Content(f"{where} · {tools}"))
+        model = settings.model_name
+        kind = settings.profile if settings.profile and not settings.use_local else where.split(" · ")[0]
+        shorter = (f"{where} · {tools}", f"{kind} · {model} · {tools}", f"{model} · {tools}", model)
+        self._wheres = tuple(dict.fromkeys(shorter))
+        self._fit()
 
     def track(self, stats: LiveStats) -> None:
         """Show this turn's figures, live until it ends."""
@@ -158,9 +182,29 @@ class StatusLine(Horizontal):
     def _tick(self) -> None:
         stats = self.stats
         self.set_class(stats is not None and stats.outcome is None, "-running")
-        self.query_one("#status-stats", Static).update(Content(stats.summary() if stats else ""))
+        self._fit()
         if (stats is None or stats.outcome is not None) and self._timer is not None:
             self._timer.pause()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show both sides and the meter, as full as the width allows: the model first, the meter last."""
+        stats = self.stats
+        figures = (stats.summary(), stats.summary(compact=True)) if stats else ("",)
+        fill, width = self._fill, self.content_size.width or 10_000
+        meters = dict.fromkeys((fill.describe(), fill.describe(compact=True)) if fill is not None else ())
+        for meter in [*meters, ""]:
+            room = width - (cell_len(meter) + 2 if meter else 0)
+            where, shown = fit(room, self._wheres, figures)
+            if cell_len(where) + (cell_len(shown) + 2 if shown else 0) <= room:
+                break
+        context = self.query_one("#status-context", Static)
+        context.update(Content(meter))
+        context.set_class(not meter, "-empty")
+        self.query_one("#status-backend", Static).update(Content(where))
+        self.query_one("#status-stats", Static).update(Content(shown))
 
     def refresh_stats(self) -> None:
         """Redraw now (at the end of a turn)."""

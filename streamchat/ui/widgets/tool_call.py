@@ -19,10 +19,13 @@ from streamchat.safety import one_line, strip_control
 from streamchat.timing import Clock
 from streamchat.ui.widgets.waiting import spinner_frame
 
-ToolState = Literal["streaming", "asking", "running", "ok", "error", "stopped"]
-"""Where a call is: arguments streaming in, waiting for approval, running, or finished one way or another."""
+ToolState = Literal["streaming", "waiting", "asking", "running", "ok", "error", "stopped"]
+"""Where a call is: arguments streaming in, complete and waiting its turn (to be asked, or to run once the
+other calls are decided), asking for approval, running, or finished one way or another."""
 
-_ICONS = {"ok": ("✓", "$success"), "error": ("✗", "$error"), "stopped": ("■", "$warning"), "asking": ("?", "$warning")}
+_ICONS = {"ok": ("✓", "$success"), "error": ("✗", "$error"), "stopped": ("■", "$warning"), "asking": ("?", "$warning"),
+          "waiting": ("…", "$text-muted")}
+"""A still mark for each state that is not under way (the others spin)."""
 
 ASK = "Allow {name} to run?  y once · c for this chat · a always (saved) · n deny (with a reason) · esc deny and stop"
 """The question shown in a row that waits for approval."""
@@ -46,12 +49,13 @@ HEADER_CHARS = 300
 class ToolCallRow(Vertical, can_focus=True):
     """``▸ ✓ calculator 0.01 s {"expression": "2+2"} → 4``; click or Enter shows arguments and result."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "toggle_details", "Details"),
-        Binding("y", "answer('once')", "Allow once"),
-        Binding("c", "answer('chat')", "Allow for this chat"),
-        Binding("a", "answer('always')", "Always allow"),
+    BINDINGS: ClassVar[list[BindingType]] = [  # the question's keys first, short: they fit a narrow footer
+        Binding("y", "answer('once')", "Allow"),
+        Binding("c", "answer('chat')", "This chat"),
+        Binding("a", "answer('always')", "Always"),
         Binding("n", "answer('deny')", "Deny…"),
+        Binding("escape", "stop_turn", "Stop"),
+        Binding("enter", "toggle_details", "Details"),
     ]
 
     expanded = var(False, toggle_class="-expanded")
@@ -99,8 +103,10 @@ class ToolCallRow(Vertical, can_focus=True):
         self.arguments += delta
 
     def complete(self, arguments: str) -> None:
-        """The arguments are complete."""
+        """The arguments are complete: the call waits its turn (nothing spins until it runs)."""
         self.arguments = arguments
+        if self.state == "streaming":
+            self.state = "waiting"
         self._render_all()
 
     def run(self, arguments: str) -> None:
@@ -131,14 +137,20 @@ class ToolCallRow(Vertical, can_focus=True):
     def decided(self, text: str) -> None:
         """Show how the approval went; the row waits to run (or its denial arrives as its result)."""
         self.decision = text
-        if self.state == "asking":
-            self.state = "streaming"
+        if self.state in ("asking", "streaming"):
+            self.state = "waiting"
         self._render_header()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "answer":
             return self._answer is not None and not self.has_class("-denying")
+        if action == "stop_turn":
+            return self._answer is not None  # else esc is the app's, as everywhere
         return True
+
+    async def action_stop_turn(self) -> None:
+        """Esc while asked: deny and stop the turn (the app's stop; listed here, with the question's keys)."""
+        await self.run_action("app.stop")
 
     def action_answer(self, choice: Literal["once", "chat", "always", "deny"]) -> None:
         """The user answered; ``deny`` first asks for an optional reason."""
@@ -159,7 +171,7 @@ class ToolCallRow(Vertical, can_focus=True):
 
     def stop(self, reason: str = "stopped") -> None:
         """The call will not finish: the user stopped the turn, or it ended without running it."""
-        if self.state in ("streaming", "running", "asking"):
+        if self.state in ("streaming", "waiting", "running", "asking"):
             self.stop_reason = reason
             self.state = "stopped"
 
@@ -210,6 +222,8 @@ class ToolCallRow(Vertical, can_focus=True):
             parts.append((f" {self.elapsed_s:.2f} s", "dim"))
         elif state == "stopped":
             parts.append((f" {self.stop_reason}", "$warning"))
+        elif state == "waiting" and not self.decision:
+            parts.append((" waiting", "dim"))
         parts += [" ", one_line(self.arguments[:HEADER_CHARS])]
         if self.result is not None:
             parts += [(" → ", "dim"), one_line(self.result[:500])]

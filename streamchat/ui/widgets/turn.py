@@ -143,7 +143,7 @@ class AssistantTurn(Vertical, MessageEntry, can_focus=True):
         elif isinstance(event, ToolResult):
             if event.id in self.tools:
                 self.tools[event.id].finish(event.content, event.is_error, event.elapsed_s)
-            if all(row.state not in ("streaming", "running") for row in self.tools.values()):
+            if all(row.state not in ("streaming", "waiting", "asking", "running") for row in self.tools.values()):
                 await self.mount(WaitingIndicator(self.clock))
         elif isinstance(event, Retrying):
             await self.query(WaitingIndicator).remove()

@@ -468,11 +468,15 @@ async def test_a_long_conversation_opens_with_its_last_turns_and_shows_earlier_o
         assert 0 < len(prompts()) < 40 and prompts()[-1] == "Question 100"  # the newest turns only
         conversation = app.query_one("#conversation")
         while "Question 1" not in prompts():
-            first = prompts()[0]
+            first, mounted = prompts()[0], len(prompts())
             conversation.scroll_to(y=0, animate=False)  # the top: the next batch is mounted above
+            conversation.reveal_earlier()  # asked again before the first ran: one batch all the same
+            conversation.reveal_earlier()
             await wait_for(pilot, lambda: prompts()[0] != first, "earlier messages")  # noqa: B023
             await pilot.pause(0.1)
             assert first in screen_text(app)  # what was at the top stays in view
+            assert len(prompts()) - mounted <= 21  # one batch (about 20 exchanges), not one per scroll
+            assert all(view.size.height > 0 for view in app.query(AnswerView))  # drawn, not left empty
         assert prompts() == [f"Question {n}" for n in range(1, 101)]
         conversation.scroll_to(y=0, animate=False)
         await pilot.pause(0.1)

@@ -115,7 +115,8 @@ async def test_a_server_that_does_not_list_models_says_so_and_a_typed_name_still
         assert "does not list its models" in note and "404" in note
         await pilot.press(*"my-own-model", "enter")
         await wait_for(pilot, lambda: app.settings.model_name == "my-own-model", "the typed model")
-        assert any("my-own-model (not listed by the server" in n for n in notes(app))
+        assert any("my-own-model (not checked: the server does not list its models) · saved as profile first's"
+                   in n for n in notes(app)), notes(app)
         await ask(pilot, "hello")
         assert fake_server.requests[0].body["model"] == "my-own-model"
 
