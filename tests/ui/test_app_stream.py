@@ -69,7 +69,7 @@ async def test_a_prompt_sent_before_the_agent_exists_counts_its_wait_in_the_time
 
     monkeypatch.setattr(agent_loader, "_create_agent", slow_start)
     fake_server.enqueue(text_response("Hello."))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:  # at 100 columns the meter takes the split's room
         await send(pilot, "hi")
         await pilot.pause(0.3)
         release.set()

@@ -190,15 +190,25 @@ class StatusLine(Horizontal):
         self._fit()
 
     def _fit(self) -> None:
-        """Show both sides and the meter, as full as the width allows: the model first, the meter last."""
+        """Show both sides and the meter, as full as the width allows.
+
+        What gives way first: the server's address, the meter's window (``ctx 40%``), the figures' details,
+        the meter itself, then the profile and tools; the model stays to the last.
+        """
         stats = self.stats
         figures = (stats.summary(), stats.summary(compact=True)) if stats else ("",)
         fill, width = self._fill, self.content_size.width or 10_000
-        meters = dict.fromkeys((fill.describe(), fill.describe(compact=True)) if fill is not None else ())
-        for meter in [*meters, ""]:
-            room = width - (cell_len(meter) + 2 if meter else 0)
-            where, shown = fit(room, self._wheres, figures)
-            if cell_len(where) + (cell_len(shown) + 2 if shown else 0) <= room:
+        meters = list(dict.fromkeys((fill.describe(), fill.describe(compact=True)) if fill is not None else ()))
+        wheres = self._wheres or ("",)
+        tries = [(meter, wheres[:2], figures[:1]) for meter in meters or [""]]
+        tries += [(meter, wheres, figures[-1:]) for meter in [*meters, ""]]
+        meter, where, shown = "", *fit(width, wheres, figures)  # nothing fits: the shortest
+        for meter_try, where_tries, figures_try in tries:
+            room = width - (cell_len(meter_try) + 2 if meter_try else 0)
+            found = [(w, figures_try[0]) for w in where_tries
+                     if cell_len(w) + (cell_len(figures_try[0]) + 2 if figures_try[0] else 0) <= room]
+            if found:
+                meter, (where, shown) = meter_try, found[0]
                 break
         context = self.query_one("#status-context", Static)
         context.update(Content(meter))

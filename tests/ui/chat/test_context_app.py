@@ -52,6 +52,13 @@ async def test_the_meter_shows_the_servers_usage_over_the_window_it_lists_amber_
         await ask(pilot, "three")
         assert str(meter(app).render()) == "ctx 3.8k/4k 93%" and meter(app).has_class("-red")
         assert "ctx 3.8k/4k 93%" in screen_text(app)
+        await pilot.resize_terminal(44, 30)  # narrow: the meter shortens, the model stays whole
+        await wait_for(pilot, lambda: str(meter(app).render()) == "ctx 93%", "the meter to shorten")
+        row = app.query_one("#status-backend", Static).render()
+        assert meter(app).has_class("-red") and str(row) == "gpt-4o-mini"
+        await pilot.resize_terminal(36, 30)  # narrower still: the meter steps aside
+        await wait_for(pilot, lambda: not meter(app).display, "the meter to step aside")
+        assert str(app.query_one("#status-backend", Static).render()) == "gpt-4o-mini"
 
 
 async def test_a_prompt_that_would_not_fit_is_offered_three_ways_out(settings: Settings,
