@@ -7,7 +7,8 @@ its end. It reads the two formats of ``local_template.ToolFormat``:
 
 * tagged: ``<tool_call>{"name": …, "arguments": {…}}</tool_call>``, possibly
   after some text; a partial ``<tool_call`` at the end of a piece is held
-  back until the next piece says whether it is one;
+  back until the next piece says whether it is one; before any text, a call
+  written without its tags (small models often leave them out) is read too;
 * bare JSON: ``{"name": …, "arguments": {…}}`` objects at the start of the
   answer, one per line (``parameters`` is read as well as ``arguments``).
 
@@ -84,7 +85,8 @@ class CallParser:
         self._call: CallJson | None = None
         self._started = False
         self._after_call = False  # whitespace right after a call is dropped
-        self._calls_allowed = True  # bare JSON: calls only before any text
+        self._calls_allowed = True  # calls without tags: only before any text
+        self._bare_call = False  # the call being read has no tags around it
 
     @property
     def in_call(self) -> bool:
@@ -113,10 +115,11 @@ class CallParser:
     def _text(self, text: str, pieces: list[Piece]) -> None:
         if text:
             pieces.append(Text(text))
+            self._calls_allowed = self._calls_allowed and text.isspace()
 
-    def _open(self, offset: int, pieces: list[Piece]) -> None:
+    def _open(self, offset: int, pieces: list[Piece], *, bare: bool = False) -> None:
         pieces.append(CallOpened(offset))
-        self._call, self._started = CallJson(), False
+        self._call, self._started, self._bare_call = CallJson(), False, bare
 
     def _char(self, char: str, pieces: list[Piece]) -> None:
         if self._call is not None:
@@ -125,7 +128,7 @@ class CallParser:
             self._closer_char(char, pieces)
         elif self._after_call and char.isspace():
             return
-        elif self.fmt.tagged:
+        elif self.fmt.tagged and not (self._calls_allowed and not self._held.strip() and char in " \t\r\n{"):
             self._after_call = False
             self._tagged_char(char, pieces)
         else:
@@ -151,7 +154,7 @@ class CallParser:
                 return
             if char == "{":
                 self._held = ""
-                self._open(self.fed, pieces)
+                self._open(self.fed, pieces, bare=True)
                 assert self._call is not None
                 self._call.feed(char)
                 return
@@ -194,7 +197,7 @@ class CallParser:
                 pieces.append(ArgsDelta(rest))
             pieces.append(CallEnd(call.name or "", call.arguments))
             self._call = None
-            self._closing, self._after_call = self.fmt.tagged, True
+            self._closing, self._after_call = self.fmt.tagged and not self._bare_call, True
 
 
 def _merged(pieces: list[Piece]) -> list[Piece]:

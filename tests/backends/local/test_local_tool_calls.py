@@ -62,6 +62,19 @@ def test_an_opening_tag_without_json_is_text() -> None:
     assert "".join(p.text for p in pieces if isinstance(p, Text)) == "<tool_call>oops"
 
 
+def test_a_tagged_format_reads_calls_written_without_their_tags_before_any_text() -> None:
+    text = ('\n{"name": "calculator", "arguments": {"expression": "2**64/7"}}\n'
+            '<tool_call>\n{"name": "g", "arguments": {}}\n</tool_call>')
+    pieces = parse(TAGGED, text)
+    assert [p for p in pieces if isinstance(p, CallEnd)] == [CallEnd("calculator", '{"expression": "2**64/7"}'),
+                                                             CallEnd("g", "{}")]
+    assert not [p for p in pieces if isinstance(p, Text)] and CallOpened(1) in pieces
+    assert len([p for p in pieces if isinstance(p, ArgsDelta)]) >= 5, "the arguments stream"
+    after_text = parse(TAGGED, 'Use {"name": "f"} like this.')
+    assert all(isinstance(p, Text) for p in after_text), "after text, JSON is text"
+    assert "".join(p.text for p in after_text if isinstance(p, Text)) == 'Use {"name": "f"} like this.'
+
+
 def test_bare_json_calls_with_parameters_then_text_is_only_text() -> None:
     pieces = parse(BARE, '{"name": "f", "parameters": {"x": 1}}\n{"name": "g", "arguments": "{\\"y\\": 2}"}\nok {x}')
     ends = [p for p in pieces if isinstance(p, CallEnd)]
@@ -80,7 +93,10 @@ def test_the_calls_grammar_names_every_tool_and_caps_the_calls() -> None:
     assert three.startswith('root ::= call ("\\n" call){0,2}\n')
     assert '"{\\"name\\": \\"f\\", \\"arguments\\": "' in three and '"{\\"name\\": \\"g\\", ' in three
     assert tool_grammar(tools, TAGGED, "calls", 1).startswith("root ::= call\n")
-    assert tool_grammar(tools, TAGGED, "choose", 2).startswith('root ::= call ("\\n" call){0,1} | [^<] ')
+    choose = tool_grammar(tools, TAGGED, "choose", 2)  # text may begin with no tag, bare call or fence
+    assert choose.startswith('root ::= call ("\\n" call){0,1} | [^<{`] ')
+    assert tool_grammar(tools, TAGGED, "text", 2) == "root ::= [^<{] [^\\x00]*\n"
+    assert 'call ::= "<tool_call>\\n" call-json "\\n</tool_call>" | call-json\n' in choose
     assert tool_grammar(tools, BARE, "text", 2) == "root ::= [^{] [^\\x00]*\n"
     assert '"parameters\\": "' in tool_grammar(tools, BARE, "calls", 1)
 
