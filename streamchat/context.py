@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from streamchat.messages import CONTINUE_PROMPT, ChatMessage, api_messages, sent_part
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, api_messages, sent_part
 
 CHARS_PER_TOKEN = 4
 """Characters a token stands for, in the estimate."""
@@ -131,3 +131,14 @@ def oldest_kept(history: list[ChatMessage], budget: int) -> int | None:
 def cut(message: ChatMessage) -> None:
     """Requests leave out the turns before ``message`` from now on."""
     message.cut_at = time.time()
+
+
+def unsettled_summary(history: list[ChatMessage]) -> ChatMessage | None:
+    """The ``/compact`` prompt at the end of ``history`` whose summary is complete but whose cut was not made yet (the
+    summary was stopped, then asked again with ctrl+r or carried on with ctrl+e); None when there is none."""
+    prompts = [m for m in history if m.role == "user" and m.content != CONTINUE_PROMPT]
+    if not prompts or prompts[-1].content != COMPACT_PROMPT or prompts[-1].cut_at is not None:
+        return None
+    last = history[-1]
+    done = last.role == "assistant" and last.status == "complete" and bool(last.content.strip())
+    return prompts[-1] if done else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from streamchat.context import Fill, fill, fits, oldest_kept, short_count
-from streamchat.messages import CONTINUE_PROMPT, ChatMessage, api_messages
+from streamchat.context import Fill, fill, fits, oldest_kept, short_count, unsettled_summary
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, api_messages
 
 
 def turn(question: str, answer: str, prompt_tokens: int | None = None) -> list[ChatMessage]:
@@ -46,3 +46,15 @@ def test_the_oldest_turns_go_first_and_a_continuation_is_never_where_a_cut_start
     assert oldest_kept(history, 10_000) == 3, "the first turn left out is enough"
     assert oldest_kept(history, 100) == 7, "not at the continuation (index 5): at the next turn"
     assert oldest_kept(history[:3], 1) is None, "a single turn: nothing to leave out"
+
+
+def test_a_summary_completed_after_it_was_stopped_is_one_to_cut_at() -> None:
+    stopped = [*turn("q1", "A1"), ChatMessage(role="user", content=COMPACT_PROMPT),
+               ChatMessage(role="assistant", content="We talked", status="stopped")]
+    assert unsettled_summary(stopped) is None, "a summary cut short compacts nothing"
+    carried_on = [*stopped, ChatMessage(role="user", content=CONTINUE_PROMPT),
+                  ChatMessage(role="assistant", content=" about q1.", status="complete")]  # ctrl+e
+    assert unsettled_summary(carried_on) is stopped[2]
+    stopped[2].cut_at = time.time()
+    assert unsettled_summary(carried_on) is None, "a summary already cut at"
+    assert unsettled_summary([*turn("q1", "A1"), *turn("q2", "A2")]) is None

@@ -200,8 +200,8 @@ class StreamChatApp(App[None]):
             self.context_changed()
 
     def context_changed(self) -> None:
-        """Show how full the context is now (after a turn, a branch, a reopened conversation)."""
-        self.context.refresh()
+        """After a turn, a branch, a reopened conversation: a completed summary compacts; the meter shows the fill."""
+        self.context.changed()
 
     @on(NewContentHint.Follow)
     def action_follow(self) -> None:

@@ -48,7 +48,7 @@ async def test_prompt_has_focus_and_enter_streams_the_answer(app: StreamChatApp,
 
 async def test_status_line_shows_backend_model_and_turn_timing(app: StreamChatApp, fake_server: FakeServer) -> None:
     fake_server.enqueue(text_response("one two three four five", delay=0.005))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:  # at 100 columns the meter takes the figures' details' room
         backend = text_of(app.query_one("#status-backend", Static))
         assert fake_server.base_url in backend and "gpt-4o-mini" in backend and "tools on" in backend
         await ask(pilot, "count")

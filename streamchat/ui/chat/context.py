@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from streamchat.context import Fill, estimate_text, fill, fits, oldest_kept, reserve, short_count
+from streamchat.context import (
+    Fill,
+    estimate_text,
+    fill,
+    fits,
+    oldest_kept,
+    reserve,
+    short_count,
+    unsettled_summary,
+)
 from streamchat.messages import COMPACT_PROMPT, Attachment, ChatMessage
 from streamchat.tree import ConversationTree
 from streamchat.ui.chat.host import STILL_ANSWERING
@@ -61,6 +70,19 @@ class ContextWatch:
         history = self.chat.history
         now = fill(history, self.window)
         return now if now.used else None  # nothing sent yet (or only failed requests)
+
+    def changed(self) -> None:
+        """The history changed (a turn ended, a branch, a reopened conversation): a summary that completed is a
+        compaction made, however it was asked for (``/compact``, ctrl+r or ctrl+e after it was stopped); then the
+        meter shows how full the context is."""
+        prompt = unsettled_summary(self.chat.history) if not self.chat.turn_running else None
+        if prompt is not None:
+            prompt.cut_at = time.time()
+            self.chat.persistence.resave(prompt)
+            labels = list(self.chat.app.query(CompactLabel))
+            if labels:
+                labels[-1].done()
+        self.refresh()
 
     def refresh(self) -> None:
         """Show the meter as the history now is."""
@@ -161,8 +183,7 @@ class ContextWatch:
         if window and not self.fits(COMPACT_PROMPT, []):  # the summary request itself must fit: the oldest go
             await self.drop(window - reserve(window, chat.settings.max_tokens) - estimate_text(COMPACT_PROMPT))
         view = chat.app.query_one(ConversationView)
-        label = CompactLabel(done=False)
-        await view.mount(label)
+        await view.mount(CompactLabel(done=False))
         view.follow()
         worker = chat.start_turn(COMPACT_PROMPT)
         try:
@@ -177,11 +198,7 @@ class ContextWatch:
             chat.notify("The summary did not complete: nothing was compacted (ctrl+r asks for it again).",
                         severity="warning")
             return None
-        prompt.cut_at = time.time()
-        chat.persistence.resave(prompt)
-        if label.is_attached:
-            label.done()
-        self.refresh()
+        self.changed()  # the cut, unless the end of the turn made it already
         return summary
 
     async def _new_chat_then(self, send: Send) -> None:

@@ -86,8 +86,9 @@ class MessageNavigator:
             self.copy_code(entry)
 
     def show(self, entry: MessageEntry) -> None:
-        """Give ``entry`` the focus and bring it into view (its top, if it is taller than the view)."""
-        entry.focus(scroll_visible=False)
+        """Give ``entry`` the focus at once (keys that follow in the same burst, a held ``up``, step on from it) and
+        bring it into view (its top, if it is taller than the view)."""
+        entry.screen.set_focus(entry, scroll_visible=False)
         self.conversation.scroll_to_center(entry, animate=False, origin_visible=True)
 
     def enter(self) -> None:
@@ -122,7 +123,7 @@ class MessageNavigator:
     def back(self, character: str = "") -> None:
         """Back to the prompt, typing ``character`` there if given."""
         prompt = self.chat.app.query_one(Prompt)
-        prompt.focus()
+        prompt.screen.set_focus(prompt)  # at once: the keys typed after this one land there too
         if character:
             prompt.insert(character)
 

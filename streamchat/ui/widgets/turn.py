@@ -44,6 +44,9 @@ class BranchLabel(Note):
 
     DEFAULT_CSS = "BranchLabel { color: $text-accent; }"
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text, classes="branch-label")
+
 
 def retry_note(event: Retrying) -> str:
     """``⟳ Rate limited by … (429) … Trying again in 20 s (attempt 2 of 3).``"""

@@ -17,7 +17,7 @@ from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
 from streamchat.ui.widgets.saved import SavedTurn
-from streamchat.ui.widgets.turn import AssistantTurn
+from streamchat.ui.widgets.turn import AssistantTurn, BranchLabel
 
 
 @pytest.fixture
@@ -107,6 +107,8 @@ async def test_regenerate_makes_a_sibling_answer_and_continue_reopens_the_branch
         assert shown(app) == ["tell me a joke", "Second take."]
         assert app.query_one(AssistantTurn).branch == (2, 2)
         assert isinstance(app.focused, Prompt)
+        label, turn = app.query_one(BranchLabel), app.query_one(AssistantTurn)
+        assert label.region.y == turn.region.y, "‹ 2/2 › is the answer's first row, no blank row above it"
         await pilot.press("alt+up", "left")
         assert shown(app) == ["tell me a joke", "First take."] and app.query_one(AssistantTurn).branch == (1, 2)
         assert [m.content for m in app.history] == ["tell me a joke", "First take."]
@@ -116,6 +118,7 @@ async def test_regenerate_makes_a_sibling_answer_and_continue_reopens_the_branch
         await wait_for(pilot, lambda: reopened.query(SavedTurn), "the saved turn")
         assert shown(reopened) == ["tell me a joke", "First take."]
         assert reopened.query_one(SavedTurn).branch == (1, 2) and "‹ 1/2 ›" in screen_text(reopened)
+        assert reopened.query_one(BranchLabel).region.y == reopened.query_one(SavedTurn).region.y
         await pilot.press("alt+up", "right")
         assert shown(reopened) == ["tell me a joke", "Second take."]
         await ask(pilot, "another")

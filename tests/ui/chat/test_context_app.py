@@ -125,3 +125,26 @@ async def test_compact_replaces_the_older_turns_with_a_summary_kept_in_history(s
         await ask(pilot, "q4")
         assert sent(fake_server)[:2] == [("user", COMPACT_PROMPT), ("assistant", "We talked about q1 and q2.")]
         assert sent(fake_server)[-1] == ("user", "q4")
+
+
+async def test_a_summary_stopped_then_asked_again_with_ctrl_r_compacts(settings: Settings,
+                                                                      fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("A1"), text_response("A2"),
+                        text_response(["We talked", " about", " q1"] + [" and more"] * 50, delay=0.05),
+                        text_response("We talked about q1 and q2."), text_response("A3"))
+    app = make_app(settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ask(pilot, "q1")
+        await ask(pilot, "q2")
+        await send(pilot, "/compact")
+        await wait_for(pilot, lambda: "We talked about" in screen_text(app), "the summary to stream")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: any("nothing was compacted (ctrl+r asks for it again)" in str(n.message)
+                                          for n in app._notifications), "the summary said to be cut short")
+        assert COMPACTED not in screen_text(app)
+        await pilot.press("ctrl+r")  # as the note says: the summary again, and this time it completes
+        await finish_turn(pilot)
+        await wait_for(pilot, lambda: COMPACTED in screen_text(app), "the summary's label")
+        await ask(pilot, "q3")
+        assert sent(fake_server) == [("user", COMPACT_PROMPT), ("assistant", "We talked about q1 and q2."),
+                                     ("user", "q3")]

@@ -7,6 +7,7 @@ import re
 
 from app_helpers import SIZE, ask, footer_labels
 from fake_server import FakeServer, text_response
+from textual import events
 
 from streamchat.ui.app import StreamChatApp
 from streamchat.ui.screens.choice import ChoiceScreen
@@ -96,3 +97,28 @@ async def test_slash_copy_code_finds_a_fence_inside_a_list_item(app: StreamChatA
         await pilot.press("enter")
         await pilot.pause()
         assert app.clipboard == "streamchat\n"
+
+
+async def test_keys_in_one_burst_each_step_a_message(app: StreamChatApp, fake_server: FakeServer) -> None:
+    """A held up key, or keys a terminal delivers together, step once each: none is lost to a focus not yet moved."""
+    fake_server.enqueue(*(text_response(f"Answer {n}.") for n in range(1, 4)))
+    async with app.run_test(size=SIZE) as pilot:
+        for question in ("one?", "two?", "three?"):
+            await ask(pilot, question)
+        prompts = list(app.query(UserMessage))
+        driver = app._driver
+        assert driver is not None
+
+        def burst(*keys: tuple[str, str | None]) -> None:
+            for key, character in keys:
+                event = events.Key(key, character)
+                event.set_sender(app)
+                driver.send_message(event)
+
+        await pilot.press("alt+up")
+        burst(("up", None), ("up", None), ("k", "k"))  # answer 3 -> prompt 3 -> answer 2 -> prompt 2
+        await pilot.pause()
+        assert app.focused is prompts[1]
+        burst(("j", "j"), ("down", None), ("down", None), ("down", None))  # answer 2, prompt 3, answer 3, the box
+        await pilot.pause()
+        assert isinstance(app.focused, Prompt)
