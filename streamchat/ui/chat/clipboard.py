@@ -19,9 +19,10 @@ def line_count(text: str) -> str:
 
 def send_to_clipboard(chat: ChatHost, text: str, what: str) -> None:
     """Send ``text`` (escape sequences and control characters stripped) to the terminal's clipboard and say so:
-    OSC 52 gives no word back, so the note says what may ignore it and the way round (``/copy file``)."""
+    OSC 52 gives no word back, so the note says what may ignore it and the way round (``/export`` writes the
+    whole conversation to a file; ``/copy file`` only the last answer, so it is not offered for another message)."""
     chat.app.copy_to_clipboard(strip_control(text))
     ignored = ("tmux ignores it unless `set -g set-clipboard on`" if os.environ.get("TMUX")
                else "if your terminal ignores it")
     chat.notify(f"Sent {what} ({line_count(text)}) to the terminal's clipboard (OSC 52); {ignored}, "
-                "/copy file writes the last answer to a file.", markup=False, timeout=8)
+                "/export writes the conversation to a file.", markup=False, timeout=8)

@@ -61,6 +61,8 @@ class MessageNavigator:
             return entry is None and self.branches.editing is not None
         if entry is not None and name in BRANCH_ACTIONS:
             return self.branches.allows(name, entry)
+        if entry is not None and name == "copy_code":  # a cheap look: no fence mark, no code block
+            return "```" in entry.markdown or "~~~" in entry.markdown
         return entry is not None
 
     async def run(self, name: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
-from app_helpers import SIZE, ask, footer_labels
+from app_helpers import SIZE, ask, footer_labels, wait_for
 from fake_server import FakeServer, text_response
 from textual import events
 
@@ -38,7 +38,7 @@ def clipboard_writes(app: StreamChatApp) -> list[str]:
 async def test_alt_up_moves_to_the_messages_up_steps_back_and_c_copies_an_old_answer(
         app: StreamChatApp, fake_server: FakeServer) -> None:
     fake_server.enqueue(text_response("First **answer**."), text_response("Second answer:\n\n- a\n- b\n"),
-                        text_response("Third answer."))
+                        text_response("Third answer:\n\n```\nx = 1\n```"))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         sent = clipboard_writes(app)
         for question in ("one?", "two?", "three?"):
@@ -51,9 +51,12 @@ async def test_alt_up_moves_to_the_messages_up_steps_back_and_c_copies_an_old_an
         assert {"Copy", "Copy code", "Back"} <= set(footer_labels(app))
         await pilot.press("up", "k")
         assert app.focused is turns[1]
+        await wait_for(pilot, lambda: "Copy code" not in footer_labels(app), "no code block, no copy code")
         await pilot.press("c")
         assert sent == ["Second answer:\n\n- a\n- b"]
-        assert "Sent the answer (4 lines)" in str(list(app._notifications)[-1].message)
+        note = str(list(app._notifications)[-1].message)
+        assert "Sent the answer (4 lines)" in note and "/export writes the conversation" in note, note
+        assert "/copy file" not in note, "it writes the last answer, not this one"
         await pilot.press("up")
         assert app.focused is prompts[1]
         await pilot.press("c")
