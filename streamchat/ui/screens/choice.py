@@ -37,8 +37,8 @@ class ChoiceScreen(ModalScreen[str | None]):
         background: $surface; border: thick $primary; border-title-style: bold;
     }
     ChoiceScreen #choice-text { height: auto; margin: 1 0 0 0; }
-    ChoiceScreen OptionList { height: auto; max-height: 16; margin: 1 0; text-wrap: nowrap; text-overflow: ellipsis; }
-    ChoiceScreen #choice-help { height: 1; color: $text-muted; }
+    ChoiceScreen OptionList { height: auto; max-height: 16; margin: 1 0; }
+    ChoiceScreen #choice-help { height: auto; color: $text-muted; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]

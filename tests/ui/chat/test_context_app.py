@@ -76,6 +76,8 @@ async def test_a_prompt_that_would_not_fit_is_offered_three_ways_out(settings: S
         said = str(app.screen.query_one("#choice-text", Static).render())
         assert "would not fit" in said and "takes 1k" in said and len(fake_server.requests) == 2
         assert prompt.text == "q3", "the prompt waits in the box"
+        shown = screen_text(app)
+        assert "(the model writes it;" in shown and "this one stays saved)" in shown, "each way out said in full"
         await pilot.press("s")  # send anyway
         await finish_turn(pilot)
         assert sent(fake_server)[-1] == ("user", "q3") and len(sent(fake_server)) == 5
