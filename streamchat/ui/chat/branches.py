@@ -257,7 +257,7 @@ class BranchActions:
         index = siblings.index(message)
         others = siblings[:index][-1:] or siblings[index + 1:][:1]  # the version shown instead, if there is one
         tree.remove(doomed)
-        chat.persistence.forget(doomed)
+        chat.persistence.forget(doomed, emptied=not len(tree))  # nothing left: not kept as an empty conversation
         if others:
             path = tree.path(tree.leaf_under(others[0]).id)
             tail = path[[m.id for m in path].index(others[0].id):]

@@ -225,12 +225,15 @@ class ChatPersistence:
             self._timer.stop()
             self._timer = None
 
-    def forget(self, messages: list[ChatMessage]) -> None:
+    def forget(self, messages: list[ChatMessage], *, emptied: bool = False) -> None:
         """These messages left the conversation (a retry drops the last answer, the user deletes from a message
-        on): delete them from the store too."""
+        on): delete them from the store too. ``emptied``: nothing is left, so the conversation goes from the
+        history as well, and the next message starts a new one."""
         target = self.target
-        if target.started and messages:
-            self._writer.write_later(self._delete, target, [message.id for message in messages])
+        if target.started and (messages or emptied):
+            self._writer.write_later(self._delete, target, [message.id for message in messages], emptied)
+        if emptied:
+            self.target = SaveTarget()
 
     def branch_shown(self, leaf: ChatMessage | None) -> None:
         """The branch shown now ends at ``leaf`` (None: at no message): the saved conversation follows, so the
@@ -305,9 +308,13 @@ class ChatPersistence:
         if self.store is not None and target.id is not None and not target.deleted:
             self.store.set_active_leaf(target.id, leaf_id)
 
-    def _delete(self, target: SaveTarget, ids: list[str]) -> None:
+    def _delete(self, target: SaveTarget, ids: list[str], emptied: bool = False) -> None:
         if self.store is not None and target.id is not None and not target.deleted:
-            self.store.delete_messages(target.id, ids)
+            if emptied:
+                self.store.delete(target.id)
+                target.deleted = True
+            else:
+                self.store.delete_messages(target.id, ids)
 
     async def delete(self, conversation_id: str) -> None:
         """Delete a saved conversation (if it is the one shown, a new chat starts when the history closes)."""

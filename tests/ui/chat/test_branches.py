@@ -170,3 +170,22 @@ async def test_delete_from_a_message_on_asks_then_keeps_what_came_before(
         assert await saved_branch(app) == ["q1", "A1"]
         await ask(pilot, "q2 again")
         assert sent(fake_server) == [("user", "q1"), ("assistant", "A1"), ("user", "q2 again")]
+
+
+async def test_deleting_from_the_first_message_leaves_no_empty_conversation_behind(
+        settings: Settings, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("A1"), text_response("A fresh start"))
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "q1")
+        first = app.persistence.current_id
+        await focus_prompt_number(pilot, app, 1)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: shown(app) == [], "the messages to go")
+        await app.persistence.call(lambda: None)
+        assert app.persistence.store is not None and not app.persistence.store.list_conversations()
+        await ask(pilot, "q again")
+        assert app.persistence.current_id not in (None, first) and await saved_branch(app) == ["q again",
+                                                                                            "A fresh start"]
