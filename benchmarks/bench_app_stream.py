@@ -45,6 +45,19 @@ from streamchat.config.settings import Settings  # noqa: E402
 from streamchat.events import TextDelta  # noqa: E402
 from streamchat.ui.answer import AnswerView  # noqa: E402
 from streamchat.ui.app import make_app  # noqa: E402
+from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving  # noqa: E402
+
+events: list[object] = []
+"""Every event the turn worker hands on (the one route: to the widgets and the store), in order."""
+_saw = ChatPersistence.saw
+
+
+def _recording(self: ChatPersistence, turn: TurnSaving, event: object) -> None:
+    events.append(event)
+    _saw(self, turn, event)  # type: ignore[arg-type]
+
+
+ChatPersistence.saw = _recording  # type: ignore[method-assign]
 
 SERVER = """
 import sys, json, time
@@ -178,8 +191,8 @@ async def run(chars: int, token_chars: int, delay: float, shape: str = "markdown
             frames.append(start_wall)
             await app.send("Write the long answer.")
             seen = checked = 0
-            while app.turn_running or not app.last_events:
-                events = app.last_events
+            events.clear()
+            while app.turn_running or not events:
                 seen += sum(1 for event in events[checked:] if isinstance(event, TextDelta))
                 checked = len(events)
                 for mark in (quarter, 2 * quarter, 3 * quarter, len(tokens)):

@@ -230,7 +230,7 @@ async def run(baseline: bool, chars: int, token_chars: int, rate: float) -> None
         drain = await timed(view.finish(), 0)
         await pilot.pause()
         total = Span(*(sum(getattr(s, f) for s in [*spans, drain]) for f in ("tokens", "wall", "cpu", "gc")))
-        shown = target.text if isinstance(target, AnswerView) else target.source
+        shown = target.text if isinstance(target, AnswerView) else getattr(target, "source", "")
     mode = "baseline: one Markdown + get_stream()" if baseline else "AnswerView"
     print(f"mode: {mode}; feed: {f'{rate:g} tokens/s' if rate else 'as fast as possible'}")
     print(f"answer: {len(answer):,} chars, {len(tokens):,} tokens of {token_chars} chars")

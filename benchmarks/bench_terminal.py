@@ -27,6 +27,9 @@ Run by hand (needs tmux); quote ratios from one run: the machine is shared and n
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -179,19 +182,30 @@ def esc(width: int, height: int) -> None:
             term.close()
 
 
-def reopen(width: int, height: int, turns: int) -> None:
-    from streamchat.messages import ChatMessage
+SAVE_CONVERSATION = """
+import sys
+from streamchat.messages import ChatMessage
+try:
     from streamchat.store.database import ConversationStore
+except ImportError:  # a checkout from before the store became a package
+    from streamchat.store import ConversationStore
+data_dir, turns, body = sys.argv[1], int(sys.argv[2]), sys.stdin.read()
+with ConversationStore(data_dir) as store:
+    conversation_id = store.create_conversation("Two hundred turns")
+    messages = []
+    for turn in range(1, turns + 1):
+        messages.append(ChatMessage(role="user", content=f"Question {turn}"))
+        messages.append(ChatMessage(role="assistant", content=f"Answer {turn}.\\n\\n{body}Last of {turn}"))
+    store.save_messages(conversation_id, messages)
+"""
+"""Saves the conversation to reopen, run by the checkout measured (its own store and schema)."""
 
+
+def reopen(width: int, height: int, turns: int) -> None:
     data_dir = tempfile.mkdtemp()
     body = "".join(part(n) for n in range(1, 7))
-    with ConversationStore(data_dir) as store:
-        conversation_id = store.create_conversation("Two hundred turns")
-        messages: list[ChatMessage] = []
-        for turn in range(1, turns + 1):
-            messages.append(ChatMessage(role="user", content=f"Question {turn}"))
-            messages.append(ChatMessage(role="assistant", content=f"Answer {turn}.\n\n{body}Last of {turn}"))
-        store.save_messages(conversation_id, messages)
+    subprocess.run([sys.executable, "-c", SAVE_CONVERSATION, data_dir, str(turns)], input=body, text=True,
+                   check=True, env={**os.environ, **SOURCE}, cwd=data_dir)
     with Server(["x"]) as server:
         started = time.monotonic()
         env = {"OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": server.url, "STREAMCHAT_DATA_DIR": data_dir, **SOURCE}

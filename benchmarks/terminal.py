@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class ServedRequest:
 class Server:
     """The fake OpenAI server streaming ``tokens`` (``delay`` seconds apart) in a child process."""
 
-    tokens: list[str | float]
+    tokens: Sequence[str | float]
     """The answer's chunks; a number instead is a pause of that many seconds."""
     delay: float = 0.0
     url: str = ""
@@ -71,7 +72,7 @@ class Server:
 
     def __enter__(self) -> Server:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-            json.dump(self.tokens, file)
+            json.dump(list(self.tokens), file)
         code = SERVER.format(tests=str(TESTS), tokens_file=file.name, delay=self.delay)
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         assert self._proc.stdout is not None
@@ -144,5 +145,6 @@ class Terminal:
 
 
 def app_command(*args: str) -> str:
-    """The command that runs streamchat with this Python."""
-    return " ".join(shlex.quote(part) for part in (sys.executable, "-m", "streamchat", *args))
+    """The command that runs streamchat with this Python (``-P``: not the current folder's package, so that
+    ``PYTHONPATH`` picks the checkout measured)."""
+    return " ".join(shlex.quote(part) for part in (sys.executable, "-P", "-m", "streamchat", *args))
