@@ -11,7 +11,7 @@ touch the disk: a UI should call it off its hot path (a worker thread, a
 timer), never once per streamed token. One store may be shared by threads.
 Every failure is raised as ``StoreError`` with a sentence fit to show.
 
-For a streaming answer, ``store_checkpoint.StreamCheckpointer`` saves the
+For a streaming answer, ``store.checkpoint.StreamCheckpointer`` saves the
 partial text at a bounded rate (status ``incomplete``), then puts the final
 message in its place.
 """

@@ -3,7 +3,7 @@
 ``CallParser.feed(text)`` takes the model's output a piece at a time and
 returns what it now knows: text to show, a call's start (once its name is
 read), fragments of its arguments (as they are written, so they stream), and
-its end. It reads the two formats of ``local_template.ToolFormat``:
+its end. It reads the two formats of ``template.ToolFormat``:
 
 * tagged: ``<tool_call>{"name": …, "arguments": {…}}</tool_call>``, possibly
   after some text; a partial ``<tool_call`` at the end of a piece is held

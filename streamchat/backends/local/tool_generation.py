@@ -5,16 +5,16 @@ contract) that renders the prompt with the GGUF's own template and samples
 tokens itself with ``Llama.generate``:
 
 * the first token is sampled with a grammar that allows a call or text
-  (``local_grammar``; a forced tool choice allows only calls); if the model
+  (``grammar``; a forced tool choice allows only calls); if the model
   chose text, generation restarts from there without a grammar, so text comes
   at full speed (the prompt stays in llama.cpp's cache);
 * a call keeps the grammar to its end, so its JSON is well formed and matches
   the tool's schema; a ``<tool_call>`` begun in free text restarts under the
   grammar from where it began;
-* the output is read as it streams (``local_tool_calls``) and sent on as
+* the output is read as it streams (``tool_calls``) and sent on as
   OpenAI-style chunks: text deltas, then each call's id and name, then its
   arguments in fragments as they are written;
-* the guard rails of ``local_tool_rounds`` decide what a round may do; a call
+* the guard rails of ``tool_rounds`` decide what a round may do; a call
   that repeats the last round's is never sent on: the model is told, and
   answers in text.
 """
