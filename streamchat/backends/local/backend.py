@@ -3,14 +3,14 @@
 Constructing ``LocalBackend`` is cheap: it checks that ``llama_cpp`` is
 installed and that the model file exists, and reads the chat template from the
 file's metadata. The model loads on the first request, in a worker thread,
-once per process (see ``local_model``). Generation runs in its own thread and
+once per process (see ``model``). Generation runs in its own thread and
 hands each chunk to the event loop with ``call_soon_threadsafe``; closing the
 stream or cancelling its task stops that thread within a token.
 
 Tools: a model whose chat template knows tools (Qwen 2.5, Llama 3.x,
 Mistral, Hermes...) is offered them (``local_tools``: ``auto``, the default;
 ``on`` forces them, ``off`` never). A request with tools then goes through
-``local_tool_generation`` (the template rendered with the tools, calls kept
+``tool_generation`` (the template rendered with the tools, calls kept
 well formed by a grammar and streamed as OpenAI-style deltas). A request
 without tools takes the plain path: ``create_chat_completion`` with the
 history cleaned for the template (tool calls become a short note in the

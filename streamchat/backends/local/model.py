@@ -8,7 +8,7 @@ worker thread.
   instance) and cached; a per-key lock makes concurrent first requests wait
   for one load instead of loading twice.
 * Loading never redirects the process's stdout/stderr (see ``_construct``).
-* Generating is ``local_generation.Generation``'s job.
+* Generating is ``generation.Generation``'s job.
 """
 
 from __future__ import annotations
