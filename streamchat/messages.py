@@ -198,11 +198,22 @@ def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
 
 
 def sent_part(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """The messages a request sends: the system prompt, then everything from the last cut on (all, without one)."""
-    start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].cut_at is not None), None)
+    """The messages a request sends: the system prompt, then everything from the last cut on (all, without one).
+
+    A cut at a ``/compact`` prompt stands for its summary: while no summary follows it (the summary asked for
+    again, regenerated, or deleted), it does not count, so the turns to summarize are sent."""
+    start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].cut_at is not None
+                  and not _summary_missing(messages, i)), None)
     if start is None:
         return messages
     return [m for m in messages[:start] if m.role == "system"] + messages[start:]
+
+
+def _summary_missing(messages: list[ChatMessage], index: int) -> bool:
+    if messages[index].content != COMPACT_PROMPT:
+        return False
+    answer = messages[index + 1] if index + 1 < len(messages) else None
+    return answer is None or answer.role != "assistant" or answer.status != "complete"
 
 
 def can_continue(history: list[ChatMessage]) -> bool:

@@ -129,6 +129,28 @@ async def test_compact_replaces_the_older_turns_with_a_summary_kept_in_history(s
         assert sent(fake_server)[-1] == ("user", "q4")
 
 
+async def test_a_summary_regenerated_or_retried_summarizes_the_turns_again(settings: Settings,
+                                                                           fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("A1"), text_response("A2"), text_response("Summary one."),
+                        text_response("Summary two."), text_response("Summary three."), text_response("A3"))
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "q1")
+        await ask(pilot, "q2")
+        await send(pilot, "/compact")
+        await finish_turn(pilot)
+        await wait_for(pilot, lambda: COMPACTED in screen_text(app), "the summary's label")
+        whole = [("user", "q1"), ("assistant", "A1"), ("user", "q2"), ("assistant", "A2"), ("user", COMPACT_PROMPT)]
+        await pilot.press("alt+up", "r")  # regenerate the summary: the turns it summarizes go with it again
+        await finish_turn(pilot)
+        assert sent(fake_server) == whole
+        await pilot.press("escape", "ctrl+r")  # retry it: the same
+        await finish_turn(pilot)
+        assert sent(fake_server) == whole
+        await ask(pilot, "q3")
+        assert sent(fake_server) == [("user", COMPACT_PROMPT), ("assistant", "Summary three."), ("user", "q3")]
+
+
 async def test_a_summary_stopped_then_asked_again_with_ctrl_r_compacts(settings: Settings,
                                                                       fake_server: FakeServer) -> None:
     fake_server.enqueue(text_response("A1"), text_response("A2"),
