@@ -51,7 +51,7 @@ from streamchat.ui.widgets.suggestions import Suggestions
 if TYPE_CHECKING:
     from streamchat.agent import Agent
     from streamchat.demos import Demo
-    from streamchat.ui.widgets.saved import SavedTurn
+    from streamchat.ui.widgets.turn import AssistantTurn
 
 
 class StreamChatApp(App[None]):
@@ -276,7 +276,7 @@ class StreamChatApp(App[None]):
         self.start_turn(None if user is not None else self.last_prompt, stream=stream, user=user,
                         prompt_view=unsent[-1] if user is None and unsent else None)
 
-    def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
+    def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
         """Retry will run ``user``'s prompt again, in place of ``user`` and ``view`` (its answer); None: nothing to."""
         self.last_prompt = None if user is None else user.content
         self.turns.last = Turn(view, user)

@@ -105,7 +105,8 @@ class BranchActions:
             await view.mount_all(widgets)
         self.refresh_marks()
         self.chat.context_changed()
-        self.chat.set_last_turn(*last_turn(self.chat.history, widgets))
+        shown = widgets or [w for w in view.children if isinstance(w, MessageEntry)]  # nothing new: what is left
+        self.chat.set_last_turn(*last_turn(self.chat.history, shown))
         self.chat.app.refresh_bindings()
         return widgets
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from streamchat.tree import ConversationTree
     from streamchat.ui.chat.persistence import ChatPersistence
     from streamchat.ui.chat.turns import TurnRunner
-    from streamchat.ui.widgets.saved import SavedTurn
+    from streamchat.ui.widgets.turn import AssistantTurn
 
 STILL_ANSWERING = "Still answering — press esc to stop it first."
 """Said when something needs the chat idle while a turn runs."""
@@ -109,7 +109,7 @@ class ChatHost(Protocol):
         """The history changed outside a turn (a branch, a reopened conversation): show how full the context is."""
         ...
 
-    def set_last_turn(self, user: ChatMessage | None, view: SavedTurn | None) -> None:
+    def set_last_turn(self, user: ChatMessage | None, view: AssistantTurn | None) -> None:
         """What retry drops and runs again (a reopened conversation's last prompt and answer)."""
         ...
 

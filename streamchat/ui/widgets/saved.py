@@ -184,8 +184,9 @@ def conversation_widgets(messages: list[ChatMessage], clock: Clock) -> list[Widg
     return widgets
 
 
-def last_turn(messages: list[ChatMessage], widgets: list[Widget]) -> tuple[ChatMessage | None, SavedTurn | None]:
-    """The last user message of a reopened conversation and the turn that answered it, if any: what retry drops."""
+def last_turn(messages: list[ChatMessage], widgets: list[Widget]) -> tuple[ChatMessage | None, AssistantTurn | None]:
+    """The last user message of the conversation shown and the turn that answered it (the last of ``widgets``, if
+    it is one): what retry drops."""
     user = next((message for message in reversed(messages) if message.role == "user"), None)
     answer = widgets[-1] if widgets else None
-    return user, answer if user is not None and isinstance(answer, SavedTurn) else None
+    return user, answer if user is not None and isinstance(answer, AssistantTurn) else None

@@ -189,3 +189,21 @@ async def test_deleting_from_the_first_message_leaves_no_empty_conversation_behi
         await ask(pilot, "q again")
         assert app.persistence.current_id not in (None, first) and await saved_branch(app) == ["q again",
                                                                                             "A fresh start"]
+
+
+async def test_retry_after_deleting_the_last_prompt_answers_again_in_place_of_the_answer_left(
+        settings: Settings, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("A1"), text_response("A2"), text_response("A1 again"))
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "q1")
+        await ask(pilot, "q2")
+        await focus_prompt_number(pilot, app, 2)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: shown(app) == ["q1", "A1"], "the messages to go")
+        await pilot.press("escape", "ctrl+r")
+        await finish_turn(pilot)
+        assert shown(app) == ["q1", "A1 again"], "the answer retried is not left on screen"
+        assert [m.content for m in app.history] == ["q1", "A1 again"] == await saved_branch(app)
