@@ -38,11 +38,12 @@ def human_size(size: int) -> str:
     return f"{value:.1f}".removesuffix(".0") + f" {unit}"
 
 
-def attachment_of(name: str, data: bytes) -> Attachment:
-    """``data`` as an attachment named ``name``; ``AttachmentRefused`` when it is too large or not text."""
+def attachment_of(name: str, data: bytes, *, read_whole: bool = True) -> Attachment:
+    """``data`` as an attachment named ``name``; ``AttachmentRefused`` when it is too large or not text
+    (``read_whole`` False: ``data`` is only the start of what there was, read up to one byte past the limit)."""
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise AttachmentRefused(f"{name} is {human_size(len(data))}, over the {human_size(MAX_ATTACHMENT_BYTES)} "
-                                "limit for an attached file")
+        size = f"{human_size(len(data))}, over" if read_whole else "over"
+        raise AttachmentRefused(f"{name} is {size} the {human_size(MAX_ATTACHMENT_BYTES)} limit for an attached file")
     if b"\x00" in data:
         raise AttachmentRefused(f"{name} looks like a binary file (it contains NUL bytes): only text can be attached")
     try:
@@ -67,6 +68,9 @@ def read_attachment(workspace: Workspace, path: str) -> Attachment:
         raise FileNotFoundError(path)
     if target.is_dir():
         raise AttachmentRefused(f"{path} is a folder: attach the files in it one by one")
+    if not target.is_file():  # reading a pipe or a device would wait for ever, or never end
+        raise AttachmentRefused(f"{path} is not a regular file (a pipe, a socket or a device): only files can be "
+                                "attached")
     try:
         size = target.stat().st_size
         if size > MAX_ATTACHMENT_BYTES:

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from streamchat.agent import Agent
 from streamchat.approval import Approval, ApprovalPolicy
-from streamchat.attachments import attachment_of, mentions, read_attachment
+from streamchat.attachments import MAX_ATTACHMENT_BYTES, attachment_of, mentions, read_attachment
 from streamchat.backends import tools_sentence
 from streamchat.events import (
     SETTINGS_KINDS,
@@ -216,6 +216,14 @@ async def ask(agent: Agent, prompt: str, output: HeadlessOutput, *, stream: bool
     return status
 
 
+
+def _piped(stdin: TextIO, limit: int = -1) -> bytes:
+    """What was piped in (up to ``limit`` bytes; -1: all), nothing when stdin is a terminal."""
+    if stdin.isatty():
+        return b""
+    return stdin.buffer.read(limit) if hasattr(stdin, "buffer") else stdin.read(limit).encode()
+
+
 def read_prompt(argument: str | None, stdin: TextIO | None = None, workspace: Workspace | None = None
                 ) -> tuple[str | None, list[Attachment]]:
     """The prompt, and the files that go with it: what was piped in (stdin is not a terminal), as the
@@ -226,12 +234,12 @@ def read_prompt(argument: str | None, stdin: TextIO | None = None, workspace: Wo
     binary or too large, as in the chat.
     """
     stdin = sys.stdin if stdin is None else stdin
-    raw = b"" if stdin.isatty() else (stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode())
     if argument is None or argument == "-":
-        return raw.decode("utf-8-sig", errors="replace").strip() or None, []
+        return _piped(stdin).decode("utf-8-sig", errors="replace").strip() or None, []
+    raw = _piped(stdin, MAX_ATTACHMENT_BYTES + 1)  # an attachment: no more than one byte past its limit is read
     attachments = []
     if raw.strip():
-        piped = attachment_of("stdin", raw)
+        piped = attachment_of("stdin", raw, read_whole=False)
         attachments.append(Attachment(piped.name, piped.text.strip("\n").rstrip(), piped.size))
     for path in mentions(argument):
         if workspace is None:
