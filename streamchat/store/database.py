@@ -208,7 +208,8 @@ class ConversationStore:
     def delete_messages(self, conversation_id: str, message_ids: Iterable[str]) -> int:
         """Delete these messages of the conversation (ids not saved are ignored); how many went.
 
-        Delete the messages below one too (they would be left on no branch). When the branch shown ended
+        Only the ids given go: a caller deleting a message gives the messages below it too (they would be left on
+        no branch). When the branch shown ended
         in one of them, it now ends at the nearest message above that is left."""
         doomed = set(message_ids)
         with self._db("IMMEDIATE") as conn:

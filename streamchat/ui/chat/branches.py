@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamchat.messages import Attachment, ChatMessage
+from streamchat.messages import ChatMessage
 from streamchat.tree import ConversationTree
 from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.widgets.conversation import ConversationView
@@ -171,16 +171,25 @@ class BranchActions:
         self._stashed = ""
         self.chat.app.refresh_bindings()
 
-    async def resend(self, text: str, sent_at: float, attachments: list[Attachment] | None = None) -> None:
-        """Send ``text``, the prompt edited (with ``attachments``), as a sibling of the prompt it replaces."""
+    async def show_edit_base(self) -> list[ChatMessage]:
+        """The edit is being sent: show the branch it goes on (down to the edited prompt's parent, so what is
+        measured, sent, dropped or summarized is that branch), the edit ended; returns the branch shown before, for
+        ``show_again`` should the prompt not go after all. A prompt sent now is a sibling of the one edited."""
         edited = self.editing
+        before = [m for m in self.chat.history if m.role != "system"]
         self.cancel_edit(restore=False)
         tree = self.chat.conversation_tree
         if edited is not None and edited.id in tree:
             parent = tree.get(edited.parent_id) if edited.parent_id is not None else None
             self._show_branch(tree.path(parent.id) if parent is not None else [])
             await self._replace_from(self._widget_of(edited), [])
-        await self.chat.send(text, sent_at=sent_at, attachments=attachments)
+        return before
+
+    async def show_again(self, branch: list[ChatMessage]) -> None:
+        """Show ``branch`` (from ``show_edit_base``) again, every message of it."""
+        tree = self.chat.conversation_tree
+        self._show_branch(tree.path(branch[-1].id) if branch and branch[-1].id in tree else [])
+        await self._replace_from(None, [])
 
     def _widget_of(self, message: ChatMessage) -> MessageEntry | None:
         return next((child for child in self.conversation.children
@@ -220,7 +229,8 @@ class BranchActions:
         await chat.action_new_chat()
         chat.history = [*system, *copied]
         chat.conversation_tree = ConversationTree(copied)
-        chat.persistence.save_all(chat.history)
+        if copied:  # a fork at the first prompt has nothing to keep yet: saved when its prompt is sent
+            chat.persistence.save_all(chat.history)
         await self._replace_from(None, copied)
         where = f"conversation {origin[:8]}" if origin else "the conversation before"
         view = self.conversation

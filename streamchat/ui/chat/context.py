@@ -107,8 +107,9 @@ class ContextWatch:
         extra = estimate_text(ChatMessage(role="user", content=text, attachments=attachments).to_api()["content"])
         return fits(self.chat.history, extra, self.window, self.chat.settings.max_tokens)
 
-    def offer(self, text: str, attachments: list[Attachment], send: Send) -> None:
-        """Say the prompt would not fit and offer the ways out; ``send`` sends it once there is room (or anyway)."""
+    def offer(self, text: str, attachments: list[Attachment], send: Send, cancelled: Send | None = None) -> None:
+        """Say the prompt would not fit and offer the ways out; ``send`` sends it once there is room (or anyway),
+        ``cancelled`` runs when none is chosen."""
         window = self.window
         now = self.fill()
         assert window is not None and now is not None
@@ -119,7 +120,9 @@ class ContextWatch:
                f"{short_count(kept)} of them kept for the answer. The prompt stays in the box until you choose.")
 
         async def chosen(way: str | None) -> None:
-            if way == "send":
+            if way is None and cancelled is not None:
+                await cancelled()
+            elif way == "send":
                 await send()
             elif way == "drop":
                 if await self.drop(window - kept - extra):

@@ -43,12 +43,11 @@ class Submitter:
         async def send(at: float = sent_at) -> None:
             prompt.remember(text)
             prompt.clear()
-            if self._branches.editing is not None:
-                await self._branches.resend(as_sent(text), at, attachments)
-            else:
-                await chat.send(as_sent(text), sent_at=at, attachments=attachments)
+            await chat.send(as_sent(text), sent_at=at, attachments=attachments)
 
+        edited_from = await self._branches.show_edit_base() if self._branches.editing is not None else None
         if self._context.fits(as_sent(text), attachments):
             await send()
         else:  # the figures of a turn sent after a way out is chosen count from then
-            self._context.offer(as_sent(text), attachments, lambda: send(chat.clock()))
+            cancelled = (lambda: self._branches.show_again(edited_from)) if edited_from is not None else None
+            self._context.offer(as_sent(text), attachments, lambda: send(chat.clock()), cancelled)

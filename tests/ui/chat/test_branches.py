@@ -13,6 +13,7 @@ from fake_server import FakeServer, text_response
 from streamchat.config.settings import Settings
 from streamchat.store.database import ConversationStore
 from streamchat.ui.app import StreamChatApp, make_app
+from streamchat.ui.screens.choice import ChoiceScreen
 from streamchat.ui.screens.confirm import ConfirmScreen
 from streamchat.ui.widgets.message import UserMessage
 from streamchat.ui.widgets.prompt import Prompt
@@ -207,3 +208,46 @@ async def test_retry_after_deleting_the_last_prompt_answers_again_in_place_of_th
         await finish_turn(pilot)
         assert shown(app) == ["q1", "A1 again"], "the answer retried is not left on screen"
         assert [m.content for m in app.history] == ["q1", "A1 again"] == await saved_branch(app)
+
+
+async def test_an_edit_is_measured_against_its_own_branch_and_a_way_out_not_taken_puts_the_old_one_back(
+        settings: Settings, fake_server: FakeServer) -> None:
+    usage = {"prompt_tokens": 820, "completion_tokens": 10, "total_tokens": 830}
+    fake_server.enqueue(text_response("A1"), text_response("A2", usage=usage), text_response("A1 for the edit"))
+    app = make_app(settings.with_overrides(context_window=1000))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "q1")
+        await ask(pilot, "q2")
+        await focus_prompt_number(pilot, app, 2)
+        await pilot.press("e")
+        app.query_one(Prompt).load_text("q2 " + "long " * 800)  # past the window on its branch too
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the ways out")
+        assert shown(app) == ["q1", "A1"], "the branch the edit goes on is what is measured"
+        await pilot.press("escape")  # no way out taken: the conversation is shown as it was
+        await wait_for(pilot, lambda: shown(app) == ["q1", "A1", "q2", "A2"], "the old branch back")
+        assert app.query_one(Prompt).text.startswith("q2 long") and len(fake_server.requests) == 2
+        assert await saved_branch(app) == ["q1", "A1", "q2", "A2"]
+
+        await focus_prompt_number(pilot, app, 1)
+        await pilot.press("e")
+        app.query_one(Prompt).load_text("q1, edited")
+        await pilot.press("enter")  # the whole conversation would not fit, the edit's branch (nothing) does
+        await finish_turn(pilot)
+        assert not isinstance(app.screen, ChoiceScreen) and sent(fake_server) == [("user", "q1, edited")]
+
+
+async def test_a_fork_at_the_first_prompt_saves_no_empty_conversation(
+        settings: Settings, fake_server: FakeServer) -> None:
+    fake_server.enqueue(text_response("A1"), text_response("A1 in the fork"))
+    app = make_app(settings.with_overrides(system_prompt="Be brief."))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "q1")
+        await focus_prompt_number(pilot, app, 1)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: app.query_one(Prompt).text == "q1", "the prompt waiting in the box")
+        await app.persistence.call(lambda: None)
+        assert app.persistence.store is not None and len(app.persistence.store.list_conversations()) == 1
+        await pilot.press("enter")
+        await finish_turn(pilot)
+        assert await saved_branch(app) == ["Be brief.", "q1", "A1 in the fork"]
