@@ -37,7 +37,7 @@ def test_fit_drops_the_host_then_the_figures_details_then_all_but_the_model() ->
 
 async def test_at_50_columns_the_model_and_the_figures_stay_in_view(settings: Settings,
                                                                     fake_server: FakeServer) -> None:
-    fake_server.enqueue(text_response(["word "] * 40, delay=0.02))
+    fake_server.enqueue(text_response(["word "] * 400, delay=0.02))  # long: esc lands while it streams
     app = make_app(settings)
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
