@@ -45,7 +45,8 @@ from streamchat.config.settings import Settings  # noqa: E402
 from streamchat.events import TextDelta  # noqa: E402
 from streamchat.ui.answer import AnswerView  # noqa: E402
 from streamchat.ui.app import make_app  # noqa: E402
-from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving  # noqa: E402
+from streamchat.ui.chat.persistence import ChatPersistence  # noqa: E402
+from streamchat.ui.chat.saving import TurnSaving  # noqa: E402
 
 events: list[object] = []
 """Every event the turn worker hands on (the one route: to the widgets and the store), in order."""

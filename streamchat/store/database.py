@@ -30,9 +30,9 @@ from dataclasses import replace
 from typing import Any
 
 from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage
-from streamchat.safety import one_line, redact
 from streamchat.store import schema
 from streamchat.store.files import DB_NAME, database_path, default_data_dir, describe_error
+from streamchat.store.listing import ConversationIndex
 from streamchat.store.schema import (
     SCHEMA_VERSION,
     Conversation,
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-class ConversationStore:
+class ConversationStore(ConversationIndex):
     """Conversations and their messages in ``history.db`` (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, *, secret: str | None = None,
@@ -256,66 +256,6 @@ class ConversationStore:
         return Conversation(id=head[0], title=head[1], created_at=head[2], updated_at=head[3], model=head[4],
                             backend=head[5], system_prompt=head[6], messages=[*system, *tree.path(leaf)],
                             branches=every)
-
-    def list_conversations(self, limit: int = 50, search: str | None = None) -> list[ConversationSummary]:
-        """The most recently updated conversations first; ``search`` keeps those whose title or
-        any message contains it (case-insensitive, literal: ``%`` and ``_`` are not wildcards)."""
-        pattern = schema.like_pattern(search) if search else None
-        with self._db() as conn:
-            rows = conn.execute(schema.LIST_CONVERSATIONS, {"pattern": pattern, "limit": max(0, int(limit))}).fetchall()
-        return [ConversationSummary(id=r[0], title=r[1], created_at=r[2], updated_at=r[3],
-                                    message_count=int(r[4]), preview=one_line(r[5] or "", markdown=True))
-                for r in rows]
-
-    def last_conversation_id(self) -> str | None:
-        """The id of the most recently updated conversation, or None if there is none."""
-        with self._db() as conn:
-            row = conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT 1"
-                               ).fetchone()
-        return str(row[0]) if row else None
-
-    def rename(self, conversation_id: str, title: str) -> None:
-        """Give the conversation a new title (one line; must not be empty)."""
-        title = " ".join(title.split())
-        if not title:
-            raise StoreError("a title cannot be empty")
-        if self._secret:
-            title = redact(title, self._secret)
-        with self._db("IMMEDIATE") as conn:
-            if conn.execute("UPDATE conversations SET title = ? WHERE id = ?",
-                            (title, conversation_id)).rowcount == 0:
-                raise ConversationNotFound(f"no conversation with id {conversation_id}")
-
-    def delete(self, conversation_id: str) -> None:
-        """Delete the conversation and all its messages."""
-        with self._db("IMMEDIATE") as conn:
-            if conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount == 0:
-                raise ConversationNotFound(f"no conversation with id {conversation_id}")
-
-    def find(self, wanted: str) -> str | None:
-        """The conversation ``wanted`` names: ``last`` (the one saved last; None when there is none), an id, or
-        a unique prefix of one (``StoreError`` when it names none, or several)."""
-        wanted = wanted.strip()
-        return self.last_conversation_id() if wanted == "last" else self.resolve_id(wanted)
-
-    def resolve_id(self, prefix: str) -> str:
-        """The full id of the one conversation whose id starts with ``prefix``."""
-        wanted = prefix.strip().lower()
-        if not wanted:
-            raise ConversationNotFound("no conversation id given")
-        pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self._db() as conn:
-            rows = [str(r[0]) for r in conn.execute(
-                "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 6", (pattern,))]
-        if wanted in rows:
-            return wanted
-        if not rows:
-            raise ConversationNotFound(f"no conversation with id {prefix.strip()!r}")
-        if len(rows) > 1:
-            more = "+" if len(rows) > 5 else ""
-            raise StoreError(f"{prefix.strip()!r} matches {min(len(rows), 5)}{more} conversations "
-                             f"({', '.join(r[:8] for r in rows[:5])}); give more of the id")
-        return rows[0]
 
 
 def _saved(conn: sqlite3.Connection, conversation_id: str, message_id: str) -> bool:

@@ -9,7 +9,8 @@ from fake_server import FakeServer
 from streamchat.config.settings import Settings
 from streamchat.events import AnyEvent
 from streamchat.ui.app import StreamChatApp, make_app
-from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
+from streamchat.ui.chat.persistence import ChatPersistence
+from streamchat.ui.chat.saving import TurnSaving
 
 
 @pytest.fixture

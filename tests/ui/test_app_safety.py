@@ -106,7 +106,7 @@ async def test_copy_and_export_carry_no_escape_sequence_or_key_out(
 def test_an_export_without_the_store_masks_the_key_as_the_store_would() -> None:
     from streamchat.messages import ChatMessage
     from streamchat.ui.chat.export_here import exportable
-    from streamchat.ui.chat.persistence import SaveTarget
+    from streamchat.ui.chat.saving import SaveTarget
 
     key = "plain-hunter2-echo-key-77"
     history = [ChatMessage(role="user", content="my key?"), ChatMessage(role="assistant", content=f"It is {key}.")]

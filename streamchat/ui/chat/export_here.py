@@ -16,7 +16,7 @@ from streamchat.store.schema import redact_tree
 if TYPE_CHECKING:
     from streamchat.store.database import ConversationStore
     from streamchat.ui.chat.host import ChatHost
-    from streamchat.ui.chat.persistence import SaveTarget
+    from streamchat.ui.chat.saving import SaveTarget
 
 
 async def export_conversation(chat: ChatHost, kind: str) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from streamchat.events import AnyEvent, MessageAdded, ReasoningDelta, TextDelta
@@ -29,6 +28,7 @@ from streamchat.messages import ChatMessage
 from streamchat.store.checkpoint import StreamCheckpointer
 from streamchat.store.database import Conversation, ConversationStore, StoreError, open_store
 from streamchat.store.writer import StoreThread
+from streamchat.ui.chat.saving import SaveTarget, TurnSaving
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -43,42 +43,6 @@ CHECKPOINT_INTERVAL_S = 0.5
 
 CLOSE_WAIT_S = 3.0
 """At exit, how long to wait for a stopping turn to record its partial answer."""
-
-
-@dataclass(eq=False)
-class SaveTarget:
-    """Where the chat writes: the conversation shown, created in the store with its first message."""
-
-    id: str | None = None
-    """Its id in the store (set by the writer thread), None until created."""
-    started: bool = False
-    """True once its messages so far were handed to the writer (UI thread only)."""
-    checkpointer: StreamCheckpointer | None = None
-    """Checkpoints of its streaming answers (writer thread only)."""
-    deleted: bool = False
-    """Deleted from the history screen: nothing more is written to it."""
-
-
-@dataclass(eq=False)
-class TurnSaving:
-    """One running turn, as saved: where to, and the answer streaming since its last message."""
-
-    target: SaveTarget
-    """Where its messages go (a new chat during the turn does not change that)."""
-    before: list[ChatMessage]
-    """The history the turn started from, written first if the target has nothing yet (the system prompt)."""
-    model: str | None = None
-    """The model answering (for checkpoints), once known."""
-    backend: str | None = None
-    """The backend answering, once known."""
-    text: list[str] = field(default_factory=list)
-    """The answer streaming, in pieces."""
-    reasoning: list[str] = field(default_factory=list)
-    """Its reasoning, in pieces."""
-    changed: bool = False
-    """True when the answer streaming changed since its last checkpoint."""
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set once the turn ended and its last messages were handed to the writer."""
 
 
 class ChatPersistence:

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from streamchat.messages import Attachment, ChatMessage
     from streamchat.timing import Clock
     from streamchat.tree import ConversationTree
-    from streamchat.ui.chat.persistence import ChatPersistence, TurnSaving
+    from streamchat.ui.chat.persistence import ChatPersistence
+    from streamchat.ui.chat.saving import TurnSaving
     from streamchat.ui.widgets.tool_call import ToolCallRow
 
 BLOCKING_MAY_HELP = frozenset({"timeout", "dropped", "stream_error", "incomplete", "server", "bad_request", "unknown"})
