@@ -26,13 +26,20 @@ def footer_row(app: StreamChatApp) -> str:
 def test_fit_drops_the_host_then_the_figures_details_then_all_but_the_model() -> None:
     wheres = ("openai · host:1 · gpt-x · tools on", "openai · gpt-x · tools on", "gpt-x · tools on", "gpt-x")
     figures = ("TTFT 50 ms · 9 tok · 1.0 tok/s · 1.0 s", "TTFT 50 ms · 1.0 s")
-    assert fit(200, wheres, figures) == (wheres[0], figures[0])
-    assert fit(65, wheres, figures) == (wheres[1], figures[0])
-    assert fit(60, wheres, figures) == (wheres[1], figures[1])
-    assert fit(40, wheres, figures) == (wheres[2], figures[1])
-    assert fit(26, wheres, figures) == (wheres[3], figures[1])
-    assert fit(5, wheres, figures) == (wheres[3], figures[1]), "at worst the shortest pair, cut"
-    assert fit(30, wheres, ()) == (wheres[1], "")
+    assert fit(200, wheres, figures) == (wheres[0], "", figures[0])
+    assert fit(65, wheres, figures) == (wheres[1], "", figures[0])
+    assert fit(60, wheres, figures) == (wheres[1], "", figures[1])
+    assert fit(40, wheres, figures) == (wheres[2], "", figures[1])
+    assert fit(26, wheres, figures) == (wheres[3], "", figures[1])
+    assert fit(5, wheres, figures) == (wheres[3], "", figures[1]), "at worst the shortest pair, cut"
+    assert fit(30, wheres, ()) == (wheres[1], "", "")
+    meters = ("ctx 3.2k/8k 40%", "ctx 40%")  # the context meter: the address, then its window give way first
+    assert fit(200, wheres, figures, meters) == (wheres[0], meters[0], figures[0])
+    assert fit(85, wheres, figures, meters) == (wheres[1], meters[0], figures[0])
+    assert fit(78, wheres, figures, meters) == (wheres[1], meters[1], figures[0])
+    assert fit(54, wheres, figures, meters) == (wheres[2], meters[0], figures[1])
+    assert fit(38, wheres, figures, meters) == (wheres[3], meters[1], figures[1]), "the meter is the last to go"
+    assert fit(26, wheres, figures, meters) == (wheres[3], "", figures[1])
 
 
 async def test_at_50_columns_the_model_and_the_figures_stay_in_view(settings: Settings,

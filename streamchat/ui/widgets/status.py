@@ -98,18 +98,21 @@ class LiveStats:
         return " · ".join(parts)
 
 
-def fit(width: int, wheres: tuple[str, ...], stats: tuple[str, ...], gap: int = 2) -> tuple[str, str]:
-    """The fullest (where, stats) pair that fits ``width`` cells: each tuple is its texts, fullest first.
+def fit(width: int, wheres: tuple[str, ...], stats: tuple[str, ...], meters: tuple[str, ...] = (),
+        gap: int = 2) -> tuple[str, str, str]:
+    """The fullest (where, meter, stats) that fits ``width`` cells: each tuple is its texts, fullest first.
 
-    The server's address goes first, then the figures' details, then the profile and tools: the model
-    stays to the last. When even the shortest pair does not fit, the shortest (the left side is cut).
+    What gives way first: the server's address, the meter's window (``ctx 40%``), the figures' details, then
+    the profile and tools (with the meter whole while it fits, then short), then the meter: the model stays to
+    the last. When even the shortest does not fit, the shortest (the left side is cut).
     """
     wheres, stats = wheres or ("",), stats or ("",)
-    pairs = [(where, stats[0]) for where in wheres[:2]] + [(where, stats[-1]) for where in wheres[1:]]
-    for left, right in pairs:
-        if cell_len(left) + (cell_len(right) + gap if right else 0) <= width:
-            return left, right
-    return pairs[-1]
+    tries = [(where, meter, stats[0]) for meter in meters or ("",) for where in wheres[:2]]
+    tries += [(where, meter, stats[-1]) for meter in (*meters, "") for where in wheres[1:] or wheres]
+    for where, meter, shown in tries:
+        if cell_len(where) + sum(cell_len(part) + gap for part in (meter, shown) if part) <= width:
+            return where, meter, shown
+    return tries[-1]
 
 
 class StatusLine(Horizontal):
@@ -190,26 +193,11 @@ class StatusLine(Horizontal):
         self._fit()
 
     def _fit(self) -> None:
-        """Show both sides and the meter, as full as the width allows.
-
-        What gives way first: the server's address, the meter's window (``ctx 40%``), the figures' details,
-        the meter itself, then the profile and tools; the model stays to the last.
-        """
-        stats = self.stats
+        """Show both sides and the meter, as full as the width allows (``fit``)."""
+        stats, fill = self.stats, self._fill
         figures = (stats.summary(), stats.summary(compact=True)) if stats else ("",)
-        fill, width = self._fill, self.content_size.width or 10_000
-        meters = list(dict.fromkeys((fill.describe(), fill.describe(compact=True)) if fill is not None else ()))
-        wheres = self._wheres or ("",)
-        tries = [(meter, wheres[:2], figures[:1]) for meter in meters or [""]]
-        tries += [(meter, wheres, figures[-1:]) for meter in [*meters, ""]]
-        meter, where, shown = "", *fit(width, wheres, figures)  # nothing fits: the shortest
-        for meter_try, where_tries, figures_try in tries:
-            room = width - (cell_len(meter_try) + 2 if meter_try else 0)
-            found = [(w, figures_try[0]) for w in where_tries
-                     if cell_len(w) + (cell_len(figures_try[0]) + 2 if figures_try[0] else 0) <= room]
-            if found:
-                meter, (where, shown) = meter_try, found[0]
-                break
+        meters = tuple(dict.fromkeys((fill.describe(), fill.describe(compact=True)))) if fill is not None else ()
+        where, meter, shown = fit(self.content_size.width or 10_000, self._wheres, figures, meters)
         context = self.query_one("#status-context", Static)
         context.update(Content(meter))
         context.set_class(not meter, "-empty")
