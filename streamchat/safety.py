@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _ESCAPE_SEQUENCE = re.compile(
     r"""
@@ -145,3 +146,13 @@ def redact(text: str, secret: str | None = None) -> str:
     if secret and len(secret) >= MIN_SECRET_CHARS:
         text = text.replace(secret, "***")
     return _KEY_PATTERN.sub(lambda match: f"{match.group(1)}-***", text)
+
+
+def host_of(base_url: str | None) -> str:
+    """The host (and port) of a server's address, never its ``user:password@``: what may be shown of it."""
+    if not base_url:
+        return "api.openai.com"
+    parts = urlsplit(base_url)
+    if not parts.hostname:
+        return "the server"
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from streamchat.backends.base import Backend, ChatRequest, Completion
 from streamchat.config.settings import Settings
+from streamchat.safety import host_of
 
 
 def tools_sentence(backend: Backend) -> str:
@@ -23,7 +24,7 @@ def describe_backend(settings: Settings, backend: Backend | None = None) -> str:
     if backend is not None:
         where = backend.description
     else:
-        where = "local" if settings.use_local else f"openai · {settings.base_url or 'https://api.openai.com/v1'}"
+        where = "local" if settings.use_local else f"openai · {host_of(settings.base_url)}"
     return where if settings.model_name in where else f"{where} · {settings.model_name}"
 
 

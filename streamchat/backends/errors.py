@@ -13,11 +13,10 @@ import socket
 import ssl
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from streamchat.backends import mistakes
 from streamchat.events import ErrorEvent
-from streamchat.safety import redact
+from streamchat.safety import host_of, redact
 
 _DNS_HINTS = ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
               "getaddrinfo failed", "no address associated")
@@ -41,15 +40,6 @@ class BackendError(Exception):
 def error_of(event: ErrorEvent) -> BackendError:
     """A ``BackendError`` that the agent turns back into ``event``."""
     return BackendError(event.kind, event.message, status_code=event.status_code, retryable=event.retryable)
-
-
-def host_of(base_url: str | None) -> str:
-    if not base_url:
-        return "api.openai.com"
-    parts = urlsplit(base_url)
-    if not parts.hostname:
-        return "the server"
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname  # never user:password@
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -18,9 +18,10 @@ from openai import AsyncOpenAI
 
 from streamchat.backends import mistakes
 from streamchat.backends.base import ChatRequest, Completion
-from streamchat.backends.errors import error_of, host_of
+from streamchat.backends.errors import error_of
 from streamchat.backends.wire import wire_chunks
 from streamchat.config.settings import Settings
+from streamchat.safety import host_of
 from streamchat.timing import RequestTimer
 
 NO_KEY_PLACEHOLDER = "no-key"

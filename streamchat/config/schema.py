@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from streamchat.safety import host_of
+
 Kind = Literal["str", "bool", "int", "number", "strings", "string_table"]
 """The value types a key can have."""
 
@@ -153,9 +155,7 @@ class Profile:
         if self.local:
             where = "embedded llama.cpp model"
             return f"{self.model_path.replace(chr(92), '/').rsplit('/', 1)[-1]} · {where}" if self.model_path else where
-        server = self.base_url or "https://api.openai.com/v1"
-        host = server.split("://", 1)[-1].split("/", 1)[0]
-        return f"{self.model or 'default model'} · {host}"
+        return f"{self.model or 'default model'} · {host_of(self.base_url)}"
 
 
 @dataclass(frozen=True)

@@ -258,3 +258,13 @@ async def test_credentials_in_the_base_url_are_never_shown() -> None:
     events, _ = await turn(f"http://user:hunter2@127.0.0.1:{closed_port()}/v1")
     error = next(e for e in events if isinstance(e, ErrorEvent))
     assert "hunter2" not in error.message and "127.0.0.1" in error.message
+
+
+def test_credentials_in_the_base_url_never_reach_a_description() -> None:
+    from streamchat.backends import describe_backend
+    from streamchat.config.schema import Profile
+
+    url = "https://user:hunter2@host.example:8443/v1"
+    assert Profile(name="p", base_url=url, model="m").describe() == "m · host.example:8443"
+    shown = describe_backend(Settings(base_url=url, model="m"))
+    assert "hunter2" not in shown and "host.example:8443" in shown
