@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, api_messages, sent_part
+from streamchat.messages import COMPACT_PROMPT, CONTINUE_PROMPT, ChatMessage, api_messages, cut_index, sent_part
 
 CHARS_PER_TOKEN = 4
 """Characters a token stands for, in the estimate."""
@@ -118,10 +118,11 @@ def oldest_kept(history: list[ChatMessage], budget: int) -> int | None:
     guessed = estimate(api_messages(history))
     scale = now.used / guessed if guessed and not now.estimated else 1.0
     system = [m for m in history if m.role == "system"]
-    starts = [i for i, m in enumerate(history) if m.cut_at is not None] or [
-        next((i for i, m in enumerate(history) if m.role != "system"), len(history))]
+    start = cut_index(history)
+    if start is None:
+        start = next((i for i, m in enumerate(history) if m.role != "system"), len(history))
     candidates = [i for i, m in enumerate(history)  # a turn, not the middle of an answer carried on
-                  if m.role == "user" and i > starts[-1] and m.content != CONTINUE_PROMPT]
+                  if m.role == "user" and i > start and m.content != CONTINUE_PROMPT]
     for index in candidates:
         if estimate(api_messages([*system, *history[index:]])) * scale <= budget:
             return index

@@ -197,13 +197,19 @@ def api_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return sent
 
 
-def sent_part(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """The messages a request sends: the system prompt, then everything from the last cut on (all, without one).
+def cut_index(messages: list[ChatMessage]) -> int | None:
+    """Where the cut in force is (``ChatMessage.cut_at``): requests leave out the turns before it; None: no cut.
 
     A cut at a ``/compact`` prompt stands for its summary: while no summary follows it (the summary asked for
     again, regenerated, or deleted), it does not count, so the turns to summarize are sent."""
-    start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].cut_at is not None
-                  and not _summary_missing(messages, i)), None)
+    return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].cut_at is not None
+                 and not _summary_missing(messages, i)), None)
+
+
+def sent_part(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The messages a request sends: the system prompt, then everything from the cut in force on (all, without
+    one)."""
+    start = cut_index(messages)
     if start is None:
         return messages
     return [m for m in messages[:start] if m.role == "system"] + messages[start:]

@@ -58,3 +58,15 @@ def test_a_summary_completed_after_it_was_stopped_is_one_to_cut_at() -> None:
     stopped[2].cut_at = time.time()
     assert unsettled_summary(carried_on) is None, "a summary already cut at"
     assert unsettled_summary([*turn("q1", "A1"), *turn("q2", "A2")]) is None
+
+
+def test_a_compact_cut_without_its_summary_counts_nowhere_neither_in_requests_nor_where_to_drop() -> None:
+    from streamchat.messages import COMPACT_PROMPT, cut_index
+
+    history = [*turn("1" * 400, "1" * 400), *turn("2" * 400, "2" * 400),
+               ChatMessage(role="user", content=COMPACT_PROMPT)]
+    history[-1].cut_at = time.time()  # its summary is being asked for again: the turns go with the request
+    assert cut_index(history) is None and len(api_messages(history)) == 5
+    assert oldest_kept(history, 300) == 2, "the oldest turn can still be dropped"
+    history.append(ChatMessage(role="assistant", content="Summary.", status="complete"))
+    assert cut_index(history) == 4 and oldest_kept(history, 10) is None, "with its summary: nothing before to drop"

@@ -10,7 +10,6 @@ summarized or dropped stay in the history and on screen, marked; requests leave 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from streamchat.context import (
     Fill,
+    cut,
     estimate_text,
     fill,
     fits,
@@ -27,7 +27,7 @@ from streamchat.context import (
     short_count,
     unsettled_summary,
 )
-from streamchat.messages import COMPACT_PROMPT, Attachment, ChatMessage
+from streamchat.messages import COMPACT_PROMPT, Attachment, ChatMessage, cut_index
 from streamchat.tree import ConversationTree
 from streamchat.ui.chat.host import STILL_ANSWERING
 from streamchat.ui.screens.choice import Choice, ChoiceScreen
@@ -77,7 +77,7 @@ class ContextWatch:
         meter shows how full the context is."""
         prompt = unsettled_summary(self.chat.history) if not self.chat.turn_running else None
         if prompt is not None:
-            prompt.cut_at = time.time()
+            cut(prompt)
             self.chat.persistence.resave(prompt)
             labels = list(self.chat.app.query(CompactLabel))
             if labels:
@@ -148,10 +148,9 @@ class ContextWatch:
         if index is None:
             chat.notify("Nothing to drop: the conversation is down to its last turn.", severity="warning")
             return False
-        before = [i for i, m in enumerate(history[:index]) if m.cut_at is not None]  # an earlier cut
-        dropped = sum(1 for m in history[before[-1] if before else 0:index] if m.role == "user")
+        dropped = sum(1 for m in history[cut_index(history) or 0:index] if m.role == "user")
         kept = history[index]
-        kept.cut_at = time.time()
+        cut(kept)
         chat.persistence.resave(kept)
         await self._mark_cut(kept)
         self.refresh()
