@@ -114,8 +114,7 @@ class AnswerLines:
         """Lines in all (the tail rendered first if it changed)."""
         if self._tail_dirty and self.width:
             self._tail_dirty = False
-            self._entries[-1].render(self.render, self.width, self._references)
-            self._changed_from(len(self._entries) - 1)
+            self._render(len(self._entries) - 1, tail=True)
         last = len(self._entries) - 1
         return self._top(last) + self._entries[last].height if self._entries else 0
 
@@ -188,13 +187,16 @@ class AnswerLines:
                 self._render(index)
             self.moved = False
 
-    def _render(self, index: int) -> None:
+    def _render(self, index: int, *, tail: bool = False) -> None:
+        """Render entry ``index`` (``tail``: the open block, with no lines below it to move)."""
         known = len(self._references)
-        self.moved |= self._entries[index].render(self.render, self.width, self._references)
+        moved = self._entries[index].render(self.render, self.width, self._references)
+        self.moved |= moved and not tail
         self._changed_from(index)
         if len(self._references) > known:  # a block defined a link reference: blocks using it draw it now
             self.invalidate()
             self._entries[index].width = self.width
+            self._tail_dirty = self._tail_dirty and not tail
             self.moved = True
 
     def _render_around(self, index: int, margin: int) -> None:

@@ -160,3 +160,16 @@ def test_a_reference_link_defined_in_a_later_block_shows_its_url() -> None:
     lines.line(0, margin=100)  # draws the blocks around the first: the definition is found, the first drawn again
     text = [line.text.rstrip() if (line := lines.line(y)) else "" for y in range(lines.height)]
     assert text[0] == "See the docs (https://example.com/docs) now."
+
+
+def test_a_reference_link_defined_as_the_answer_streams_in_shows_its_url() -> None:
+    lines = AnswerLines(BlockRenderer().render)
+    lines.resize(80)
+    splitter = BlockSplitter()
+    for piece in ("See [the docs][docs] now.\n\n", "More text.\n\n[docs]: https://example.com/docs"):
+        for op in splitter.feed(piece):
+            lines.apply(op)
+        lines.set_tail(splitter.tail)
+        lines.line(0, margin=100)  # a frame: the tail (the definition, last) is drawn as it streams
+    text = [line.text.rstrip() if (line := lines.line(y)) else "" for y in range(lines.height)]
+    assert text[0] == "See the docs (https://example.com/docs) now."
