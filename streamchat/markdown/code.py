@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 
-__all__ = ["CodeBlock", "code_blocks"]
+from streamchat.messages import line_count
+
+__all__ = ["CodeBlock", "code_blocks", "may_hold_code"]
 
 _PARSER = MarkdownIt("commonmark", {"html": False})
 
@@ -28,12 +30,17 @@ class CodeBlock:
     @property
     def lines(self) -> int:
         """How many lines the body has."""
-        return self.body.count("\n") + (0 if self.body.endswith("\n") else 1) if self.body else 0
+        return line_count(self.body)
+
+
+def may_hold_code(text: str) -> bool:
+    """False when ``text`` has no fence mark, so no code block (a cheap look, before parsing)."""
+    return "```" in text or "~~~" in text
 
 
 def code_blocks(text: str) -> list[CodeBlock]:
     """Every fenced code block of ``text``, in order."""
-    if "```" not in text and "~~~" not in text:
+    if not may_hold_code(text):
         return []
     return [CodeBlock(token.info.strip().partition(" ")[0], token.content)
             for token in _PARSER.parse(text) if token.type == "fence"]

@@ -191,13 +191,16 @@ class StreamChatApp(App[None]):
     @on(ConversationView.FollowChanged)
     def _follow_changed(self, event: ConversationView.FollowChanged) -> None:
         self.following = event.following
-        self.watch_turn_running()
+        self._show_hint()
 
     def watch_turn_running(self) -> None:
-        for hint in self.query(NewContentHint):
-            hint.show_for(following=self.following, streaming=self.turn_running)
+        self._show_hint()
         if not self.turn_running:
             self.context_changed()
+
+    def _show_hint(self) -> None:
+        for hint in self.query(NewContentHint):
+            hint.show_for(following=self.following, streaming=self.turn_running)
 
     def context_changed(self) -> None:
         """After a turn, a branch, a reopened conversation: a completed summary compacts; the meter shows the fill."""

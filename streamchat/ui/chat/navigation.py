@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streamchat.markdown.code import CodeBlock, code_blocks
+from streamchat.markdown.code import CodeBlock, code_blocks, may_hold_code
 from streamchat.safety import one_line
 from streamchat.ui.chat.branches import ACTIONS as BRANCH_ACTIONS
 from streamchat.ui.chat.branches import BranchActions
@@ -61,8 +61,8 @@ class MessageNavigator:
             return entry is None and self.branches.editing is not None
         if entry is not None and name in BRANCH_ACTIONS:
             return self.branches.allows(name, entry)
-        if entry is not None and name == "copy_code":  # a cheap look: no fence mark, no code block
-            return "```" in entry.markdown or "~~~" in entry.markdown
+        if entry is not None and name == "copy_code":
+            return may_hold_code(entry.markdown)
         return entry is not None
 
     async def run(self, name: str) -> None:

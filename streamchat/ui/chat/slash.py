@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from streamchat.messages import can_continue
 from streamchat.safety import as_shown
+from streamchat.ui.chat.clipboard import line_count, send_to_clipboard
 from streamchat.ui.chat.commands import help_text, last_code_block, parse_slash
 from streamchat.ui.chat.host import STILL_ANSWERING, ChatHost
 from streamchat.ui.screens.system_prompt import SystemPromptScreen
@@ -213,17 +213,12 @@ class SlashCommands:
             self.chat.notify("No code block in the last answer." if code else "Nothing to copy yet.",
                             severity="warning")
             return
-        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-        what = f"the last {'code block' if code else 'answer'} ({lines} line{'' if lines == 1 else 's'})"
+        what = f"the last {'code block' if code else 'answer'}"
         if "file" in words:
             await self._copy_to_file(text, Path.cwd() / ("streamchat-code.txt" if code else "streamchat-answer.md"),
-                                     what)
+                                     f"{what} ({line_count(text)})")
             return
-        self.chat.app.copy_to_clipboard(text)  # OSC 52: the terminal may or may not act on it, and never says
-        ignored = ("tmux ignores it unless `set -g set-clipboard on`" if os.environ.get("TMUX")
-                   else "if your terminal ignores it")
-        self.chat.notify(f"Sent {what} to the terminal's clipboard (OSC 52); {ignored}, "
-                        f"/copy{' code' if code else ''} file writes it to a file.", markup=False, timeout=8)
+        send_to_clipboard(self.chat, text, what, f"/copy{' code' if code else ''} file writes it to a file")
 
     async def _copy_to_file(self, text: str, path: Path, what: str) -> None:
         from streamchat.store.files import write_private

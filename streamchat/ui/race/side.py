@@ -105,8 +105,9 @@ class RaceSide(Vertical):
 
     def observe(self, event: AnyEvent, now_ms: float) -> None:
         """Show one event of this side (sync: text goes to the answer's buffer)."""
+        answering = self.live.ttft_ms is not None
         self.live.observe(event, now_ms)
-        if self.live.ttft_ms is not None:
+        if not answering and self.live.ttft_ms is not None:  # the first token: once, not per token
             self.add_class("-answering")
         if isinstance(event, TextDelta) and event.text and self.answer is not None:
             self.answer.append(self._mask.feed(event.text))

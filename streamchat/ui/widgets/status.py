@@ -132,6 +132,7 @@ class StatusLine(Horizontal):
         self._timer: Timer | None = None
         self._wheres: tuple[str, ...] = ()
         self._fill: Fill | None = None
+        self._texts: tuple[str, str, str] = ("", "", "")  # what the three parts show
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-backend", markup=False)
@@ -197,12 +198,12 @@ class StatusLine(Horizontal):
         stats, fill = self.stats, self._fill
         figures = (stats.summary(), stats.summary(compact=True)) if stats else ("",)
         meters = tuple(dict.fromkeys((fill.describe(), fill.describe(compact=True)))) if fill is not None else ()
-        where, meter, shown = fit(self.content_size.width or 10_000, self._wheres, figures, meters)
-        context = self.query_one("#status-context", Static)
-        context.update(Content(meter))
-        context.set_class(not meter, "-empty")
-        self.query_one("#status-backend", Static).update(Content(where))
-        self.query_one("#status-stats", Static).update(Content(shown))
+        texts = fit(self.content_size.width or 10_000, self._wheres, figures, meters)
+        for part, text, before in zip(("backend", "context", "stats"), texts, self._texts, strict=True):
+            if text != before:  # a tick redraws only what changed (the figures, as a rule)
+                self.query_one(f"#status-{part}", Static).update(Content(text))
+        self.query_one("#status-context").set_class(not texts[1], "-empty")
+        self._texts = texts
 
     def refresh_stats(self) -> None:
         """Redraw now (at the end of a turn)."""
