@@ -212,12 +212,21 @@ async def test_cancelling_during_tools_leaves_a_valid_history(fake_server: FakeS
     fake_server.enqueue(tool_call_response([("c_slow", "slow", {})]), text_response("next turn works"))
     agent = make_agent(fake_server, tmp_path, registry)
     history: list[ChatMessage] = []
-    task = asyncio.create_task(run(agent, history, "go"))
+    seen: list[AnyEvent] = []
+
+    async def consume() -> None:
+        async with aclosing(agent.run_turn(history, "go")) as events:
+            async for event in events:
+                seen.append(event)
+
+    task = asyncio.create_task(consume())
     await asyncio.wait_for(tool_started.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert tool_cancelled.is_set()
+    announced = [event.message for event in seen if isinstance(event, MessageAdded)]
+    assert announced == history, "every message the turn added, the stopped ones too, was announced (and saved)"
     roles = [(m.role, m.status) for m in history]
     assert roles == [("user", None), ("assistant", "complete"), ("tool", "stopped"), ("assistant", "stopped")]
     assert history[2].tool_call_id == "c_slow" and history[2].content == TOOL_STOPPED
