@@ -19,7 +19,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from streamchat.config.file import ConfigFile, load_config
-from streamchat.config.schema import LOCAL_TOOLS_CHOICES, McpServerConfig, Profile
+from streamchat.config.schema import (
+    PROFILE_KEYS,
+    TOP_LEVEL_KEYS,
+    Check,
+    McpServerConfig,
+    Profile,
+    checked,
+)
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 """The model asked for when a server is configured and no model is named."""
@@ -178,12 +185,25 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+_FIELD_CHECKS: dict[str, Check] = {check.field or key: check
+                                   for key, check in {**PROFILE_KEYS, **TOP_LEVEL_KEYS}.items()}
+"""What the config file checks a setting against, by ``Settings`` field: the environment gets the same checks."""
+
+
 def _convert(name: str, field_name: str, raw: str) -> Any:
-    """Turn a string from the environment into the field's type."""
+    """Turn a string from the environment into the field's type, checked as the config file's value would be."""
+    value = _typed(name, field_name, raw)
+    check = _FIELD_CHECKS.get(field_name)
+    if value is not None and check is not None:
+        problem, value = checked(check, value)
+        if problem is not None:
+            raise SettingsError(f"{name}={raw!r} {problem}")
+    return value
+
+
+def _typed(name: str, field_name: str, raw: str) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[field_name]
     text = raw.strip()
-    if field_name == "local_tools" and text.lower() not in LOCAL_TOOLS_CHOICES:
-        raise SettingsError(f"{name}={raw!r} should be one of {', '.join(LOCAL_TOOLS_CHOICES)}")
     if field_name == "local_tools":
         return text.lower()
     try:
@@ -281,7 +301,7 @@ def load_settings(
     values.update(theme=cfg.theme, always_allow=cfg.always_allow, profiles=profiles,
                   mcp_servers=tuple(cfg.mcp.values()), config_issues=tuple(issues))
     if values.get("base_url"):
-        chosen_url = profile is not None and chosen and profile_values(profile).get("base_url")
+        chosen_url = profile is not None and chosen and profile.base_url
         origin = ("--base-url" if "base_url" in flags else f"the base_url of profile {chosen!r}" if chosen_url
                   else "OPENAI_BASE_URL" if "base_url" in env_values else f"the base_url of profile {name!r}")
         check_url(origin, str(values["base_url"]))

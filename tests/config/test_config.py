@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from streamchat.config.file import ConfigFile
 from streamchat.config.settings import ENV_VARS, Settings, SettingsError, load_settings, read_dotenv
 
 
@@ -36,6 +37,19 @@ def test_bad_values_name_the_variable() -> None:
         load_settings(environ={"STREAMCHAT_MAX_TOOL_ROUNDS": "many"}, dotenv={})
     with pytest.raises(SettingsError, match="STREAMCHAT_TOOLS"):
         load_settings(environ={"STREAMCHAT_TOOLS": "perhaps"}, dotenv={})
+
+
+@pytest.mark.parametrize(("name", "raw", "problem"), [
+    ("STREAMCHAT_TIMEOUT", "-5", "should be above 0"),
+    ("STREAMCHAT_MAX_TOOL_ROUNDS", "0", "should be at least 1"),
+    ("STREAMCHAT_TEMPERATURE", "-1", "should be at least 0"),
+    ("STREAMCHAT_LOCAL_TOOLS", "maybe", "should be one of auto, on, off"),
+])
+def test_the_environment_is_held_to_the_config_files_checks(name: str, raw: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}='{raw}' {problem}"):
+        load_settings(environ={name: raw}, dotenv={}, config=ConfigFile(path=Path("none.toml")))
+    assert load_settings(environ={"STREAMCHAT_TIMEOUT": "2.5", "STREAMCHAT_LOCAL_TOOLS": "ON"}, dotenv={},
+                         config=ConfigFile(path=Path("none.toml"))).local_tools == "on"
 
 
 def test_local_is_the_default_only_without_key_and_server() -> None:
