@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from streamchat.config.env_vars import ENV_VARS
 from streamchat.config.file import ConfigFile
-from streamchat.config.settings import ENV_VARS, Settings, SettingsError, load_settings, read_dotenv
+from streamchat.config.settings import Settings, SettingsError, load_settings, read_dotenv
 
 
 def test_precedence_flags_over_env_over_dotenv_over_defaults() -> None:
