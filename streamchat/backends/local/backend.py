@@ -21,7 +21,6 @@ template knows no tools, so it always takes the plain path.
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib.util
 import re
 from collections.abc import AsyncGenerator
@@ -189,11 +188,13 @@ class LocalBackend:
                               required=self.tool_choice == "required")
 
     async def _run(self, request: ChatRequest, *, forward_chunks: bool) -> AsyncGenerator[tuple[str, Any], None]:
-        """Run one generation, yielding ``("start", None)`` and, if asked, ``("chunk", ChatCompletionChunk)``.
+        """Run one generation, yielding ``("start", None)`` and, if asked, ``("chunk", WireObject)``.
 
         Chunks not forwarded are collected in the worker thread and yielded
         once, as ``("done", list_of_dicts)``. Leaving early stops the thread.
         """
+        from streamchat.backends.wire import WireObject  # the SDK's import: done off the loop by _prepare
+
         model = await self.load()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -208,7 +209,7 @@ class LocalBackend:
         def emit(kind: str, payload: Any) -> None:  # runs in the worker thread
             if kind == "chunk":
                 if forward_chunks:
-                    post(kind, _chunk_type().model_validate(payload))
+                    post(kind, WireObject(payload))  # read as the wire reader's chunks: no model per token
                 else:
                     collected.append(payload)
             elif kind == "end" and not forward_chunks:
@@ -283,13 +284,6 @@ class LocalBackend:
 
 
 def _prepare(key: ModelKey) -> LoadedModel:
-    """Load and warm up the model and import the chunk type, all off the event loop."""
-    _chunk_type()
+    """Load and warm up the model and import the chunks' reader (it imports the SDK), all off the event loop."""
+    importlib.import_module("streamchat.backends.wire")
     return warm_up(load_model(key))
-
-
-@functools.cache
-def _chunk_type() -> Any:
-    from openai.types.chat import ChatCompletionChunk
-
-    return ChatCompletionChunk
