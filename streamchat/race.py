@@ -150,14 +150,16 @@ async def run_side(
     ready_ms: float = 0.0,
     clock: Clock = time.perf_counter,
     listener: SideListener | None = None,
+    result: SideResult | None = None,
 ) -> SideResult:
     """Run one side; cancelling it marks the result stopped and re-raises.
 
     Figures count from ``started_at`` (when the user asked; default now), of which ``ready_ms`` went
-    on getting ready before this call.
+    on getting ready before this call. ``result`` (default: a new one) is filled as the events come, before
+    ``listener`` hears of each, so a live view can show it.
     """
     start = clock() if started_at is None else started_at
-    result = SideResult(mode, ready_ms=ready_ms)
+    result = SideResult(mode, ready_ms=ready_ms) if result is None else result
     history = new_history(agent.settings.system_prompt)
     pieces: list[str] = []
     try:

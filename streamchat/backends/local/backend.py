@@ -32,12 +32,11 @@ from streamchat.backends.base import ChatRequest, Completion
 from streamchat.backends.errors import BackendError, error_of
 from streamchat.backends.local.generation import Emit, Generation
 from streamchat.backends.local.model import (
-    N_CTX,
-    N_CTX_GGUF,
     LoadedModel,
     ModelKey,
     cached_model,
     load_model,
+    n_ctx_for,
     packaged_model_path,
     warm_up,
 )
@@ -277,7 +276,7 @@ class LocalBackend:
 
     async def context_window(self) -> int | None:
         """The context the model is loaded with (``n_ctx``)."""
-        return N_CTX if Path(self.key.path) == packaged_model_path() else N_CTX_GGUF
+        return n_ctx_for(self.key.path)
 
     async def aclose(self) -> None:
         """Nothing to release: the model stays cached for the life of the process."""

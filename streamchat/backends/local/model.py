@@ -86,6 +86,11 @@ class LoadedModel:
         return self.lock.locked()
 
 
+def n_ctx_for(path: str) -> int:
+    """The context a GGUF is loaded with: SmolLM2's own 2,048, 8,192 for any other."""
+    return N_CTX if Path(path) == packaged_model_path() else N_CTX_GGUF
+
+
 def generation_threads(n_threads: int, cpus: int | None = None) -> int:
     """Threads for generating tokens: ``n_threads``, but leaving one core free for the event loop.
 
@@ -190,7 +195,7 @@ def _construct(key: ModelKey) -> Any:
     with _construct_lock, contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         llama = llama_cpp.Llama(
             model_path=key.path,
-            n_ctx=N_CTX if Path(key.path) == packaged_model_path() else N_CTX_GGUF,
+            n_ctx=n_ctx_for(key.path),
             n_threads=generation_threads(key.n_threads),
             n_threads_batch=key.n_threads,
             verbose=True,

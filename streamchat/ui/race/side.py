@@ -103,11 +103,9 @@ class RaceSide(Vertical):
         await self.body.query(WaitingIndicator).remove()
         await self.body.mount(WaitingIndicator(self.clock, label or WAITING[self.mode]), before=0)
 
-    def observe(self, event: AnyEvent, now_ms: float) -> None:
-        """Show one event of this side (sync: text goes to the answer's buffer)."""
-        answering = self.live.ttft_ms is not None
-        self.live.observe(event, now_ms)
-        if not answering and self.live.ttft_ms is not None:  # the first token: once, not per token
+    def observe(self, event: AnyEvent) -> None:
+        """Show one event of this side, counted in ``live`` already (sync: text goes to the answer's buffer)."""
+        if self.live.ttft_ms is not None and not self.has_class("-answering"):  # the first token: once
             self.add_class("-answering")
         if isinstance(event, TextDelta) and event.text and self.answer is not None:
             self.answer.append(self._mask.feed(event.text))

@@ -64,7 +64,7 @@ class SideWorkers:
         side.live.ready_ms = ready_ms
         try:
             result = await run_side(agent, prompt, side.mode, started_at=started_at, ready_ms=ready_ms, clock=clock,
-                                    listener=lambda _mode, event, now_ms: side.observe(event, now_ms))
+                                    listener=lambda _mode, event, _now_ms: side.observe(event), result=side.live)
         except Exception as exc:  # noqa: BLE001 - shown on its side; the other side runs on
             result = replace(side.live, error=ErrorEvent("unknown", f"{type(exc).__name__}: {exc}"))
         self._workers.pop(get_current_worker(), None)
