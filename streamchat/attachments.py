@@ -11,7 +11,7 @@ import os
 import re
 
 from streamchat.messages import Attachment
-from streamchat.tools.files import MAX_READ_BYTES, Workspace
+from streamchat.tools.files import MAX_READ_BYTES, Workspace, read_capped
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "AttachmentRefused", "attachment_of", "complete_path", "human_size", "mentions",
            "read_attachment"]
@@ -68,18 +68,16 @@ def read_attachment(workspace: Workspace, path: str) -> Attachment:
         raise FileNotFoundError(path)
     if target.is_dir():
         raise AttachmentRefused(f"{path} is a folder: attach the files in it one by one")
-    if not target.is_file():  # reading a pipe or a device would wait for ever, or never end
-        raise AttachmentRefused(f"{path} is not a regular file (a pipe, a socket or a device): only files can be "
-                                "attached")
     try:
-        size = target.stat().st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            raise AttachmentRefused(f"{path} is {human_size(size)}, over the {human_size(MAX_ATTACHMENT_BYTES)} "
-                                    "limit for an attached file")
-        with target.open("rb") as handle:
-            data = handle.read(MAX_ATTACHMENT_BYTES + 1)
+        size, data = read_capped(target, MAX_ATTACHMENT_BYTES)
+    except ValueError:
+        raise AttachmentRefused(f"{path} is not a regular file (a pipe, a socket or a device): only files can be "
+                                "attached") from None
     except OSError as exc:
         raise AttachmentRefused(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > MAX_ATTACHMENT_BYTES:
+        raise AttachmentRefused(f"{path} is {human_size(size)}, over the {human_size(MAX_ATTACHMENT_BYTES)} "
+                                "limit for an attached file")
     return attachment_of(path, data)
 
 

@@ -14,6 +14,22 @@ MAX_LIST_ENTRIES = 200
 MAX_READ_BYTES = 100 * 1024
 
 
+def read_capped(target: Path, limit: int = MAX_READ_BYTES) -> tuple[int, bytes]:
+    """A regular file's size and its bytes, none read when it holds over ``limit`` (then the size says so).
+
+    ``ValueError`` when ``target`` is not a regular file (a pipe would be waited on for ever, a device read
+    without end); ``OSError`` when it cannot be read.
+    """
+    info = target.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > limit:
+        return info.st_size, b""
+    with target.open("rb") as handle:
+        data = handle.read(limit + 1)
+    return max(info.st_size, len(data)), data
+
+
 class Workspace:
     """A folder that the file tools may look into, and nothing outside it.
 
@@ -103,16 +119,10 @@ class Workspace:
             raise FileNotFoundError(f"No such file in the workspace: '{path}'")
         if target.is_dir():
             raise IsADirectoryError(f"'{path}' is a directory; use list_files to see its contents")
-        data = b""
         try:
-            info = target.stat()
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError(f"'{path}' is not a regular file")
-            size = info.st_size
-            if size <= MAX_READ_BYTES:
-                with target.open("rb") as handle:
-                    data = handle.read(MAX_READ_BYTES + 1)
-                size = max(size, len(data))
+            size, data = read_capped(target)
+        except ValueError:
+            raise ValueError(f"'{path}' is not a regular file") from None
         except OSError as exc:
             raise type(exc)(f"Cannot read '{path}': {exc.strerror or exc}") from None
         if size > MAX_READ_BYTES:
