@@ -182,7 +182,7 @@ class AnswerLines:
         """Render every block not rendered at the width if they hold ``limit`` characters or fewer in all
         (a typical reopened answer then has its real height from its first layout, not an estimate)."""
         waiting = [index for index, entry in enumerate(self._entries) if entry.width != self.width]
-        if self.width and sum(len(self._entries[index].block.source) for index in waiting) <= limit:
+        if waiting and self.width and sum(len(self._entries[index].block.source) for index in waiting) <= limit:
             for index in waiting:
                 self._render(index)
             self.moved = False

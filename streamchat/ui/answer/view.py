@@ -64,6 +64,7 @@ class AnswerView(Widget):
         self._style = Style()  # the widget's own, worked out once per render pass
         self._margin = 40  # lines around a block coming into view rendered with it
         self._eager = True  # closed blocks rendered in spare time (a reopened answer's wait to be seen)
+        self._small_at = 0  # the width a reopened answer was last offered to be drawn whole at
         self.finished = False
         """True once the whole answer is in (``finish()`` or ``set_text()``)."""
 
@@ -99,7 +100,7 @@ class AnswerView(Widget):
         self._fragments, self._pending, self._held = [text] if text else [], [], ""
         self._splitter = BlockSplitter()
         self._lines.reset(split_blocks(strip_control(text)))
-        self._eager, self.finished = False, True
+        self._eager, self.finished, self._small_at = False, True, 0
         if self.is_mounted:
             self.refresh(layout=True)
 
@@ -175,7 +176,8 @@ class AnswerView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._lines.resize(width)
-        if not self._eager:  # a reopened answer: a short one is drawn whole now, at its real height
+        if not self._eager and width != self._small_at:  # a reopened answer: a short one is drawn whole now,
+            self._small_at = width  # at its real height (once a width: a long one is not summed at every layout)
             self._lines.render_small(self.REOPEN_CHARS)
         self._height = self._lines.height
         return self._height
