@@ -37,14 +37,12 @@ async def ask_with_servers(agent: Agent, prompt: str, output: HeadlessOutput, *,
     ``attachments`` go with the prompt."""
     from streamchat.headless import ask
     from streamchat.mcp.servers import describe_server, started_servers
-    from streamchat.store.files import default_data_dir
 
     settings = agent.settings
     if not settings.mcp_servers or not settings.tools_enabled or agent.registry is None:
         return await ask(agent, prompt, output, stream=stream, asked_at=asked_at, attachments=attachments)
     starting = time.perf_counter()
-    async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
-                               timeout_s=settings.tool_timeout) as servers:
+    async with started_servers(settings) as servers:
         output.mcp_start_ms = (time.perf_counter() - starting) * 1000.0  # part of what the user waited: said apart
         for server in servers.servers.values():
             if server.state != "running":

@@ -25,15 +25,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start every server, list what each offers, stop them; return the exit status."""
     from streamchat.mcp.servers import started_servers
     from streamchat.safety import escape_raw_controls, strip_control
-    from streamchat.store.files import default_data_dir
 
     if not settings.mcp_servers:
         print("No MCP servers in the config file ([mcp.NAME]; see `streamchat config edit`).")
         return 0
 
     async def collect() -> list[dict[str, Any]]:
-        async with started_servers(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
-                                   timeout_s=settings.tool_timeout) as servers:
+        async with started_servers(settings) as servers:
             return [{"name": s.name, "transport": s.config.describe(), "state": s.state, "problem": s.problem,
                      "tools": [{"name": t.name, "description": t.description} for t in s.tools]}
                     for s in servers.servers.values()]

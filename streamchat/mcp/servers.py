@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from streamchat.config.schema import McpServerConfig
+from streamchat.config.settings import Settings
 from streamchat.safety import strip_control
+from streamchat.store.files import default_data_dir
 from streamchat.tools.registry import Tool, ToolOutcome, ToolRegistry
 
 ServerState = Literal["starting", "running", "failed", "stopped"]
@@ -95,6 +97,12 @@ class McpManager:
         """Seconds each tool call may run."""
         self.on_change = on_change
         """Called with a server whenever its state changes."""
+
+    @classmethod
+    def for_settings(cls, settings: Settings, on_change: Callable[[McpServer], None] | None = None) -> McpManager:
+        """The config file's servers, their logs in the data folder's ``mcp/``, each call ``tool_timeout`` long."""
+        return cls(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
+                   timeout_s=settings.tool_timeout, on_change=on_change)
 
     def start(self) -> None:
         """Connect to every server in the background (call from the event loop)."""
@@ -227,10 +235,10 @@ class McpManager:
 
 
 @asynccontextmanager
-async def started_servers(configs: tuple[McpServerConfig, ...], *, log_dir: Path, timeout_s: float = 10.0
-                          ) -> AsyncIterator[McpManager]:
-    """The servers, started (or failed) before the block; disconnected after it. For headless commands."""
-    manager = McpManager(configs, log_dir=log_dir, timeout_s=timeout_s)
+async def started_servers(settings: Settings) -> AsyncIterator[McpManager]:
+    """The config file's servers, started (or failed) before the block; disconnected after it. For headless
+    commands."""
+    manager = McpManager.for_settings(settings)
     manager.start()
     try:
         await manager.wait_started()

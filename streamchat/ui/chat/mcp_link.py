@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from streamchat.mcp.servers import McpManager, McpServer, describe_server
-from streamchat.store.files import default_data_dir
 
 if TYPE_CHECKING:
     from streamchat.agent import Agent
@@ -24,8 +23,7 @@ class McpLink:
     def __init__(self, settings: Settings, agent: Callable[[], Agent | None], tell: Callable[[str], object]) -> None:
         self._agent = agent
         self._tell = tell
-        self.manager = McpManager(settings.mcp_servers, log_dir=default_data_dir(settings.data_dir) / "mcp",
-                                  timeout_s=settings.tool_timeout, on_change=self.changed)
+        self.manager = McpManager.for_settings(settings, on_change=self.changed)
         """The servers."""
 
     def start(self) -> None:
