@@ -20,6 +20,7 @@ from typing import Any
 
 from streamchat.tools.schema import (
     ArgumentError,
+    decode_arguments,
     parameters_schema,
     parse_arguments,
     parse_docstring,
@@ -124,17 +125,6 @@ async def _invoke(tool: Tool, kwargs: dict[str, Any]) -> ToolOutcome:
         return ToolOutcome(text, True)
 
 
-def _object(arguments: str) -> dict[str, Any]:
-    """The model's arguments as a JSON object (for tools that check their own arguments)."""
-    try:
-        data = json.loads(arguments) if arguments.strip() else {}
-    except (ValueError, RecursionError) as exc:
-        raise ArgumentError(f"Arguments are not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ArgumentError("Arguments must be a JSON object")
-    return data
-
-
 class ToolRegistry:
     """A named collection of tools that can describe and run them for the model."""
 
@@ -205,7 +195,7 @@ class ToolRegistry:
             return ToolOutcome(f"Unknown tool '{name}'. Available tools: {available}", True)
         try:
             if tool.raw_arguments:
-                kwargs = {"arguments": _object(arguments)}
+                kwargs = {"arguments": decode_arguments(arguments)}
             else:
                 kwargs = parse_arguments(tool.name, tool.parameters, tool.function, arguments)
         except ArgumentError as exc:

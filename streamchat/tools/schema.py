@@ -189,6 +189,21 @@ def check_value(value: Any, schema: dict[str, Any], where: str) -> Any:
     return value
 
 
+def decode_arguments(arguments: str) -> dict[str, Any]:
+    """The model's raw ``arguments`` as a JSON object (``""`` means ``{}``); :class:`ArgumentError` with a short
+    message meant for the model when they are not one."""
+    text = arguments.strip() if isinstance(arguments, str) else arguments
+    try:
+        data = json.loads(text) if text else {}
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(f"Arguments are not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ArgumentError("Arguments are not valid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ArgumentError(f"Arguments must be a JSON object, got {_a(_json_type(data))}")
+    return data
+
+
 def parse_arguments(
     tool_name: str,
     parameters: dict[str, Any],
@@ -201,15 +216,7 @@ def parse_arguments(
     with a short message meant for the model.  ``""`` means ``{}``; ``null``
     for an optional parameter means "use the default".
     """
-    text = arguments.strip() if isinstance(arguments, str) else arguments
-    try:
-        data = json.loads(text) if text else {}
-    except (ValueError, TypeError) as exc:
-        raise ArgumentError(f"Arguments are not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ArgumentError("Arguments are not valid JSON: nested too deeply") from None
-    if not isinstance(data, dict):
-        raise ArgumentError(f"Arguments must be a JSON object, got {_a(_json_type(data))}")
+    data = decode_arguments(arguments)
     properties: dict[str, Any] = parameters.get("properties", {})
     required: list[str] = parameters.get("required", [])
     unknown = [key for key in data if key not in properties]
