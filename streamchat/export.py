@@ -103,7 +103,8 @@ def describe_approval(saved: dict[str, Any]) -> str:
 
 
 def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
-    """The timing of a whole turn from its requests' stats (in their form): first token, total, tokens.
+    """The timing of a whole turn from its requests' stats (in their form): first token, total, tokens, and the
+    rate over the streamed parts (as ``timing.turn_done`` works it out live).
 
     ``sent_ms`` is that of the request that brought the first token, so ``timing_line`` counts the first
     token from the user's send; the total runs to the end of the last request.
@@ -115,15 +116,18 @@ def turn_stats(messages: list[ChatMessage]) -> dict[str, Any] | None:
         return stats[0]
     first = next((s for s in stats if s.get("ttft_ms") is not None), stats[0])
     tokens = sum(int(s.get("tokens") or 0) for s in stats)
+    streamed = [s for s in stats if s.get("tokens_per_s")]
+    seconds = sum(int(s.get("tokens") or 0) / float(s["tokens_per_s"]) for s in streamed)
+    rate = sum(int(s.get("tokens") or 0) for s in streamed) / seconds if seconds > 0 else None
     last = stats[-1]
     if first.get("sent_ms") is not None and last.get("sent_ms") is not None and last.get("total_ms") is not None:
         end = float(last["sent_ms"]) + float(last["total_ms"])  # from the user's send
         return {"sent_ms": first["sent_ms"], "ttft_ms": first.get("ttft_ms"),
-                "total_ms": end - float(first["sent_ms"]), "tokens": tokens}
+                "total_ms": end - float(first["sent_ms"]), "tokens": tokens, "tokens_per_s": rate}
     return {  # saved before sent_ms existed: the requests' own figures
         "ttft_ms": first.get("ttft_ms"),
         "total_ms": sum(float(s.get("total_ms") or 0.0) for s in stats),
-        "tokens": tokens,
+        "tokens": tokens, "tokens_per_s": rate,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from streamchat.export import (
     JSON_FORMAT,
@@ -88,6 +89,10 @@ def test_the_timing_line_counts_from_when_the_user_sent_the_prompt() -> None:
                          stats={"sent_ms": 1000.0, "ttft_ms": 50.0, "total_ms": 200.0, "tokens": 1})
     whole = turn_stats([tool_round, ChatMessage(role="tool", tool_call_id="c", content="2"), answer])
     assert timing_line(whole) == "first token 600 ms (500 ms before sending) · total 1.20 s · 5 tokens"
+    rated = turn_stats([replace(tool_round, stats={**(tool_round.stats or {}), "tokens_per_s": 40.0}),
+                        replace(answer, stats={**(answer.stats or {}), "tokens_per_s": 10.0})])
+    assert rated is not None and rated["tokens_per_s"] == 5 / 0.2, "the rate over the streamed parts, as live"
+    assert timing_line(rated).endswith("· 5 tokens · 25.0 tok/s")
 
 
 def test_an_answer_stopped_inside_a_code_fence_exports_well_formed_markdown() -> None:

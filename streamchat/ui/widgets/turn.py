@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.containers import Vertical
 
 from streamchat.events import (
@@ -17,7 +19,7 @@ from streamchat.events import (
     ToolRunning,
     TurnDone,
 )
-from streamchat.export import footer_line
+from streamchat.export import footer_line, turn_stats
 from streamchat.messages import ChatMessage
 from streamchat.safety import SecretMask
 from streamchat.timing import Clock
@@ -159,8 +161,9 @@ class AssistantTurn(Vertical, MessageEntry, can_focus=True):
                 await self.mount(Note(CUT_OFF, classes="turn-note"))
             elif event.status == "complete" and not self.text.strip() and not self.tools:
                 await self.mount(Note(EMPTY_ANSWER, classes="turn-note"))
-            await self._footer({"ttft_ms": event.ttft_ms, "total_ms": event.total_ms, "tokens": event.tokens,
-                                "tokens_per_s": event.tokens_per_s})
+            live = {"ttft_ms": event.ttft_ms, "total_ms": event.total_ms, "tokens": event.tokens,
+                    "tokens_per_s": event.tokens_per_s}  # before its messages are known (a failed request)
+            await self._footer(turn_stats(self.messages) or live)  # as the turn reads when reopened
             self._outcome(event.status)
 
     async def show_error(self, error: ErrorEvent, hint: str) -> None:
@@ -181,7 +184,7 @@ class AssistantTurn(Vertical, MessageEntry, can_focus=True):
         await self._footer(None)
         self._outcome("stopped")
 
-    async def _footer(self, stats: dict[str, object] | None) -> None:
+    async def _footer(self, stats: dict[str, Any] | None) -> None:
         """The dim line under the turn: the model that wrote it, and its timing."""
         footer = footer_line(self.model, stats)
         if footer:
